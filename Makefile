@@ -1,0 +1,71 @@
+# palimpsest build. `make` builds build/palimpsest and build/libpalimpsest.a;
+# `make test` installs what is missing (scripts/setup.sh), builds, runs every test,
+# then the same suite under AddressSanitizer + UBSan. `make demo` runs the whole idea.
+
+CC       ?= cc
+BUILD    ?= build
+ARCH     ?= -march=native
+OPT      ?= -O3 $(ARCH)
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fopenmp -Iinclude -Isrc -MMD -MP
+DEPLIBS  := -lopenblas -lcjson -lutf8proc -lpcre2-8 -lcurl -lz -lm
+LDFLAGS  += -fopenmp
+LDLIBS   += $(DEPLIBS)
+
+LIB_SRC  := $(sort $(wildcard src/corpus/*.c src/tokenizer/*.c src/model/*.c src/train/*.c \
+              src/generate/*.c src/io/*.c src/present/*.c src/util/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.SECONDARY:
+.PHONY: all test test-quick asan setup demo bench clean fixtures
+all: $(BUILD)/palimpsest $(TESTS)
+
+$(BUILD)/libpalimpsest.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/palimpsest: $(CLI_OBJ) $(BUILD)/libpalimpsest.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libpalimpsest.a $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(BUILD)/libpalimpsest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/unit/check.o $(BUILD)/libpalimpsest.a $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+setup:
+	@bash scripts/setup.sh
+
+# The README's test command: setup, the suite, then the suite again under sanitizers.
+test: setup
+	$(MAKE) all
+	$(MAKE) asan
+	bash tests/run.sh $(BUILD) build-asan
+
+test-quick: all
+	bash tests/run.sh $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	        LDFLAGS="-fopenmp -fsanitize=address,undefined" all
+
+demo: setup
+	$(MAKE) all
+	bash scripts/demo.sh
+
+bench: all
+	bash bench/run_all.sh
+
+fixtures:
+	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)

@@ -1,0 +1,18 @@
+/* palimpsest.h: the public API of libpalimpsest (prefix pal_). One header per module
+ * below; each is the contract for its functions: 0 on success, negative with a filled
+ * pal_error on failure; whoever allocates frees; *_free(NULL) is a no-op. */
+#ifndef PALIMPSEST_H
+#define PALIMPSEST_H
+
+#define PAL_VERSION "0.1.0"
+
+#include "palimpsest/util.h"
+#include "palimpsest/model.h"
+#include "palimpsest/io.h"
+#include "palimpsest/tokenizer.h"
+#include "palimpsest/corpus.h"
+#include "palimpsest/train.h"
+#include "palimpsest/generate.h"
+#include "palimpsest/present.h"
+
+#endif

@@ -1,0 +1,82 @@
+/* palimpsest/io.h: the files palimpsest reads and writes: safetensors, config.json, Hugging
+ * Face model directories, llm.c token shards, and downloads from the hub. Every reader is a
+ * parser of outside bytes: bad input fails with "FILE: what is wrong", never a crash. */
+#ifndef PALIMPSEST_IO_H
+#define PALIMPSEST_IO_H
+#include <stddef.h>
+#include <stdint.h>
+#include "palimpsest/model.h"
+#include "palimpsest/util.h"
+
+/* ---- safetensors (8-byte LE header length, JSON header, raw little-endian data). */
+typedef enum { PAL_DT_F32, PAL_DT_F16, PAL_DT_BF16, PAL_DT_F64, PAL_DT_I64, PAL_DT_I32,
+               PAL_DT_U8, PAL_DT_BOOL, PAL_DT_OTHER } pal_dtype;
+
+typedef struct pal_st_tensor {
+  char *name;
+  pal_dtype dtype;
+  int ndim;
+  int64_t shape[8];
+  const void *data;         /* inside the mapping */
+  size_t nbytes;
+} pal_st_tensor;
+
+typedef struct pal_safetensors {
+  void *map;                /* read-only private mapping of the whole file */
+  size_t map_len;
+  pal_st_tensor *tensors;
+  int n_tensors;
+  char *metadata_json;      /* the "__metadata__" object as JSON text, or NULL */
+  char *path;
+} pal_safetensors;
+
+int  pal_st_open(pal_safetensors *st, const char *path, pal_error *err);
+void pal_st_close(pal_safetensors *st);
+/* Exact name lookup; NULL when absent. */
+const pal_st_tensor *pal_st_find(const pal_safetensors *st, const char *name);
+
+/* A tensor to write: F32 only (what palimpsest produces). */
+typedef struct pal_st_out { const char *name; int ndim; int64_t shape[2]; const float *data; } pal_st_out;
+/* Writes atomically. metadata: NULL or pairs {"k","v",...,NULL} stored in __metadata__. */
+int  pal_st_write(const char *path, const pal_st_out *tensors, int n, const char *const *metadata,
+                  pal_error *err);
+
+/* ---- config.json (GPT2Config keys). */
+int  pal_config_load(const char *path, pal_config *cfg, pal_error *err);
+int  pal_config_save(const char *path, const pal_config *cfg, pal_error *err);
+
+/* ---- Model directories: config.json, model.safetensors, vocab.json, merges.txt. */
+typedef struct pal_model_dir {
+  pal_config config;
+  pal_params params;        /* F32 tensors point into the mapping (read-only!) unless copied */
+  pal_safetensors st;
+  float *converted;         /* owned storage for F16/BF16 (or misaligned) tensors, or NULL */
+  char *path;
+} pal_model_dir;
+
+/* Loads dir/config.json and dir/model.safetensors; accepts names with or without the
+ * "transformer." prefix, ignores buffers (attn.bias, attn.masked_bias, lm_head.weight when
+ * tied). Checks every shape against the config. Parameters are read-only. */
+int  pal_model_dir_open(pal_model_dir *md, const char *dir, pal_error *err);
+void pal_model_dir_close(pal_model_dir *md);
+/* Writes a complete HF directory atomically (built in DIR.tmp.PID, fsynced, renamed).
+ * tokenizer_dir: where vocab.json + merges.txt (or encoder.json + vocab.bpe) are copied from
+ * (may be NULL to write none). extra_files: NULL or {name, path_of_content, ...} copied in too
+ * (the trainer passes optimizer.safetensors, trainer_state.json this way). Fails if dir exists
+ * and overwrite == 0. */
+int  pal_model_dir_save(const char *dir, const pal_config *cfg, const pal_params *params,
+                        const char *tokenizer_dir, const char *const *extra_files,
+                        int overwrite, pal_error *err);
+
+/* ---- llm.c token shards: 256 int32 header (magic 20240520, version 1, count), then uint16. */
+#define PAL_SHARD_MAGIC 20240520
+int  pal_shard_write(const char *path, const int *tokens, size_t n, pal_error *err);
+/* Reads a whole shard into *tokens (caller frees). */
+int  pal_shard_read(const char *path, int **tokens, size_t *n, pal_error *err);
+
+/* ---- Hub downloads (libcurl): endpoint like "https://huggingface.co"; files are fetched
+ * from ENDPOINT/<repo>/resolve/main/<file> into out_dir with resume and size checks. */
+int  pal_download_model(const char *repo, const char *endpoint, const char *out_dir,
+                        int show_progress, pal_error *err);
+
+#endif

@@ -1,0 +1,147 @@
+/* palimpsest/model.h: GPT-2's configuration, its parameters as a table of named tensors,
+ * and the training/scoring engine (forward, backward). Pure arithmetic: nothing here reads
+ * files or parses command lines (see io.h for model directories). */
+#ifndef PALIMPSEST_MODEL_H
+#define PALIMPSEST_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "palimpsest/util.h"
+
+typedef struct pal_config {
+  int n_layer;
+  int n_head;
+  int n_embd;               /* C */
+  int n_ctx;                /* n_positions: the longest sequence, and wpe's rows */
+  int vocab_size;           /* V */
+  float layer_norm_epsilon; /* 1e-5 in every published GPT-2 */
+  int bos_token_id, eos_token_id;  /* 50256 for GPT-2's tokenizer */
+} pal_config;
+
+/* Checks the numbers make sense (positive, n_embd % n_head == 0, sizes that fit in memory
+ * indexes). `what` names the file in the message. */
+int pal_config_validate(const pal_config *cfg, const char *what, pal_error *err);
+/* "124M" | "355M" | "774M" | "1558M" | "n_layer=4,n_head=4,n_embd=128,n_ctx=256[,vocab_size=N]".
+ * vocab_size defaults to 50257. */
+int pal_config_parse(const char *spec, pal_config *cfg, pal_error *err);
+
+/* ---- Parameters. The canonical tensor order (also the order of the flat buffer):
+ *   wte (V,C), wpe (n_ctx,C), then for each layer l:
+ *     h.l.ln_1.weight (C), h.l.ln_1.bias (C),
+ *     h.l.attn.c_attn.weight (C,3C), h.l.attn.c_attn.bias (3C),
+ *     h.l.attn.c_proj.weight (C,C), h.l.attn.c_proj.bias (C),
+ *     h.l.ln_2.weight (C), h.l.ln_2.bias (C),
+ *     h.l.mlp.c_fc.weight (C,4C), h.l.mlp.c_fc.bias (4C),
+ *     h.l.mlp.c_proj.weight (4C,C), h.l.mlp.c_proj.bias (C),
+ *   ln_f.weight (C), ln_f.bias (C).
+ * Matrices keep Hugging Face's Conv1D layout [in, out] (y = x @ W + b), so an F32
+ * model.safetensors can be used in place through mmap. Names are HF's without the
+ * "transformer." prefix. */
+enum {
+  PAL_T_LN1_W, PAL_T_LN1_B, PAL_T_QKV_W, PAL_T_QKV_B, PAL_T_ATTPROJ_W, PAL_T_ATTPROJ_B,
+  PAL_T_LN2_W, PAL_T_LN2_B, PAL_T_FC_W, PAL_T_FC_B, PAL_T_FCPROJ_W, PAL_T_FCPROJ_B,
+  PAL_T_PER_LAYER
+};
+
+typedef struct pal_layer_params {
+  float *ln_1_w, *ln_1_b;       /* (C) (C) */
+  float *c_attn_w, *c_attn_b;   /* (C,3C) (3C) */
+  float *attn_proj_w, *attn_proj_b; /* (C,C) (C) */
+  float *ln_2_w, *ln_2_b;       /* (C) (C) */
+  float *c_fc_w, *c_fc_b;       /* (C,4C) (4C) */
+  float *mlp_proj_w, *mlp_proj_b; /* (4C,C) (C) */
+} pal_layer_params;
+
+typedef struct pal_params {
+  float *wte;                   /* (V,C) */
+  float *wpe;                   /* (n_ctx,C) */
+  pal_layer_params *h;          /* n_layer entries (owned by this struct) */
+  float *ln_f_w, *ln_f_b;       /* (C) (C) */
+  float *flat;                  /* the single owned buffer, or NULL when pointers are borrowed */
+  size_t n_floats;              /* total parameter count */
+} pal_params;
+
+typedef struct pal_tensor_info {
+  char name[64];                /* e.g. "h.3.attn.c_attn.weight" */
+  int ndim;                     /* 1 or 2 */
+  int64_t shape[2];             /* HF shape */
+  size_t n_elems;
+  size_t offset;                /* in floats, within the canonical flat buffer */
+} pal_tensor_info;
+
+/* Number of tensors: 2 + 12*n_layer + 2. */
+int    pal_num_tensors(const pal_config *cfg);
+/* Describes tensor i (0 <= i < pal_num_tensors) in canonical order. */
+void   pal_tensor_info_at(const pal_config *cfg, int i, pal_tensor_info *out);
+/* Returns the slot holding tensor i's pointer inside p (so loaders can point it anywhere). */
+float **pal_params_slot(pal_params *p, int i);
+size_t pal_params_count(const pal_config *cfg);
+
+/* Allocates one zeroed flat buffer and points every tensor into it. */
+int  pal_params_alloc(pal_params *p, const pal_config *cfg, pal_error *err);
+/* Allocates only the per-layer pointer table (pointers NULL); for borrowed storage (mmap). */
+int  pal_params_alloc_table(pal_params *p, const pal_config *cfg, pal_error *err);
+/* Points every tensor into `flat` (canonical order); p->flat stays NULL (borrowed). */
+int  pal_params_point_into(pal_params *p, const pal_config *cfg, float *flat, pal_error *err);
+void pal_params_free(pal_params *p);
+/* Copies every tensor of src into dst (both fully pointed, same config). */
+void pal_params_copy(pal_params *dst, const pal_params *src, const pal_config *cfg);
+/* GPT-2's initialisation as Hugging Face does it: every matrix and embedding N(0, 0.02),
+ * the residual projections (attn.c_proj, mlp.c_proj) N(0, 0.02/sqrt(2*n_layer)), zero
+ * biases, LayerNorm weight 1 and bias 0. Deterministic for a seed. */
+void pal_params_init_gpt2(pal_params *p, const pal_config *cfg, uint64_t seed);
+
+/* ---- The engine for a fixed maximum (B, T). Activations are allocated once at create;
+ * forward/backward allocate nothing. With training == 0 no gradient or backward state is
+ * allocated and pal_gpt2_backward fails. */
+typedef struct pal_gpt2 pal_gpt2;
+
+int   pal_gpt2_create(pal_gpt2 **out, const pal_config *cfg, pal_params *params /* borrowed */,
+                      int max_B, int max_T, int training, pal_error *err);
+void  pal_gpt2_free(pal_gpt2 *m);
+/* inputs (B,T) token ids in [0,V); targets (B,T) or NULL. B <= max_B, T <= max_T.
+ * Returns 0; *loss (may be NULL) = mean cross-entropy over B*T when targets given, else -1.
+ * Ids out of range fail with an error. */
+int   pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, int B, int T,
+                       float *loss, pal_error *err);
+/* Logits of the last forward: (B,T,V), row-major, valid until the next forward. */
+const float *pal_gpt2_logits(const pal_gpt2 *m);
+/* Sets every gradient to zero. */
+void  pal_gpt2_zero_grad(pal_gpt2 *m);
+/* Backward of the last forward (which must have had targets); ACCUMULATES into the
+ * gradients, so gradient accumulation is K forward/backward pairs between zero_grads.
+ * The loss being differentiated is the mean over B*T, scaled by `loss_scale`
+ * (1/K for K accumulation steps). */
+int   pal_gpt2_backward(pal_gpt2 *m, float loss_scale, pal_error *err);
+/* Gradients (same layout as params); NULL when not training. */
+pal_params *pal_gpt2_grads(pal_gpt2 *m);
+pal_params *pal_gpt2_params(pal_gpt2 *m);
+const pal_config *pal_gpt2_config(const pal_gpt2 *m);
+/* Dropout probability applied (training only) after attention probs, attn proj, mlp proj,
+ * and embeddings, as HF does; 0 (default) disables it. Seeded, deterministic. */
+void  pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed);
+/* Bytes of activation (+gradient) memory this engine holds, for reports. */
+size_t pal_gpt2_bytes(const pal_gpt2 *m);
+
+/* ---- AdamW with PyTorch's semantics (torch.optim.AdamW): bias-corrected moments,
+ * decoupled weight decay p -= lr*wd*p applied only to tensors with ndim >= 2. */
+typedef struct pal_adamw {
+  float beta1, beta2, eps, weight_decay;
+  float *m, *v;     /* (n_floats) each, canonical order (owned) */
+  size_t n_floats;
+  long step;        /* steps taken so far */
+} pal_adamw;
+int   pal_adamw_init(pal_adamw *opt, const pal_config *cfg, float beta1, float beta2, float eps,
+                     float weight_decay, pal_error *err);
+void  pal_adamw_free(pal_adamw *opt);
+/* One update of every tensor whose `trainable` entry is nonzero (NULL = all); tensors are
+ * indexed as in pal_tensor_info_at. Increments opt->step first (so the first step is 1). */
+void  pal_adamw_step(pal_adamw *opt, const pal_config *cfg, pal_params *params,
+                     const pal_params *grads, float lr, const unsigned char *trainable);
+/* Global L2 norm of all gradients (over trainable tensors; NULL = all), in double. */
+double pal_grad_norm(const pal_config *cfg, const pal_params *grads, const unsigned char *trainable);
+/* If max_norm > 0 and the norm exceeds it, scales gradients by max_norm/(norm+1e-6), as
+ * torch.nn.utils.clip_grad_norm_. Returns the norm before clipping. */
+double pal_clip_grad_norm(const pal_config *cfg, pal_params *grads, float max_norm,
+                          const unsigned char *trainable);
+
+#endif

@@ -1,0 +1,65 @@
+/* check.c: the unit-test harness's reporting and small helpers. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+
+int check_failures;
+static int check_count;
+
+void check_report(int ok, const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  printf("%s - ", ok ? "ok" : "not ok");
+  vprintf(fmt, ap);
+  if (!ok) printf("  (%s:%d)", file, line);
+  printf("\n");
+  fflush(stdout);
+  va_end(ap);
+  check_count++;
+  if (!ok) check_failures++;
+}
+
+int check_done(void) {
+  if (check_count == 0) { printf("not ok - test ran no checks\n"); return 1; }
+  return check_failures ? 1 : 0;
+}
+
+double check_max_abs_diff(const float *a, const float *b, size_t n, size_t *where) {
+  double m = 0;
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - (double)b[i]);
+    if (d > m || isnan(d)) { m = isnan(d) ? INFINITY : d; w = i; }
+  }
+  if (where) *where = w;
+  return m;
+}
+
+char *check_read(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return NULL;
+  fseek(fp, 0, SEEK_END);
+  long n = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) { free(buf); buf = NULL; }
+  fclose(fp);
+  if (buf) { buf[n] = 0; if (len) *len = (size_t)n; }
+  return buf;
+}
+
+const char *check_fixture(const char *name) {
+  static char path[4][512];
+  static int slot;
+  slot = (slot + 1) % 4;
+  snprintf(path[slot], sizeof path[slot], "tests/fixtures/%s", name);
+  return path[slot];
+}
+
+int check_sanitized(void) {
+  const char *s = getenv("PAL_SANITIZED");
+  return s && strcmp(s, "0") != 0;
+}

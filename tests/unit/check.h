@@ -1,0 +1,25 @@
+/* check.h: the unit-test harness. Each CHECK prints "ok - ..." or "not ok - ...", and
+ * check_done() returns the exit code; tests/run.sh counts the lines across all tests. */
+#ifndef PAL_CHECK_H
+#define PAL_CHECK_H
+#include <stddef.h>
+
+extern int check_failures;
+void check_report(int ok, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int  check_done(void);
+/* Max |a-b| over n floats; *where gets the index. */
+double check_max_abs_diff(const float *a, const float *b, size_t n, size_t *where);
+/* Reads a whole file; NULL on failure (the test then fails). *len may be NULL. */
+char *check_read(const char *path, size_t *len);
+/* Path of a fixture: tests/fixtures/NAME (tests run from the repository root). */
+const char *check_fixture(const char *name);
+/* 1 when the suite runs under sanitizers (PAL_SANITIZED=1): heavy tests shrink. */
+int  check_sanitized(void);
+
+#define CHECK(cond, ...) check_report(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+#define CHECK_NEAR(a, b, tol, ...) do { double _a = (a), _b = (b); \
+    check_report(fabs(_a - _b) <= (tol), __FILE__, __LINE__, __VA_ARGS__); \
+    if (fabs(_a - _b) > (tol)) fprintf(stderr, "    %.9g vs %.9g (tol %g)\n", _a, _b, (double)(tol)); } while (0)
+
+#endif
