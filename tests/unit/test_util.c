@@ -68,5 +68,21 @@ int main(void) {
   pal_buf_append(&buf, "yz", 2);
   CHECK(buf.len == 5 && !strcmp(buf.data, "7-xyz"), "pal_buf printf + append");
   pal_buf_free(&buf);
+  /* UTF-8: "é" is C3 A9, "€" E2 82 AC, "😀" F0 9F 98 80 */
+  CHECK(pal_utf8_complete_prefix("ab\xC3", 3) == 2, "holds a lone lead byte");
+  CHECK(pal_utf8_complete_prefix("ab\xC3\xA9", 4) == 4, "a complete 2-byte char passes");
+  CHECK(pal_utf8_complete_prefix("\xE2\x82", 2) == 0, "holds 2 of 3 bytes");
+  CHECK(pal_utf8_complete_prefix("\xF0\x9F\x98", 3) == 0, "holds 3 of 4 bytes");
+  CHECK(pal_utf8_complete_prefix("x\xFFy", 3) == 3, "invalid bytes do not wait");
+  CHECK(pal_utf8_complete_prefix("\xC3(", 2) == 2, "a broken sequence does not wait");
+  pal_buf sb = {0};
+  pal_utf8_sanitize(&sb, "a\xFF\xC3\xA9\xE2\x82", 6);
+  CHECK(sb.len == 12 && !memcmp(sb.data, "a\xEF\xBF\xBD\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD", 12), "sanitize replaces invalid and truncated sequences");
+  pal_buf_free(&sb);
+  char s1[32];
+  pal_format_bytes(s1, sizeof s1, 1536000);
+  CHECK(!strcmp(s1, "1.5 MB"), "format bytes: %s", s1);
+  pal_format_duration(s1, sizeof s1, 3725);
+  CHECK(!strcmp(s1, "1h02m"), "format duration: %s", s1);
   return check_done();
 }
