@@ -147,6 +147,7 @@ typedef struct pal_gen_result {
   pal_ids *ids;               /* (n_rows) generated ids of each row (owned) */
   int n_rows;
   int *stop_reason;           /* (n_rows) 0 length, 1 eot, 2 stop string */
+  double prompt_s, gen_s;     /* seconds reading the prompt, and generating after it */
 } pal_gen_result;
 void pal_gen_result_free(pal_gen_result *r);
 

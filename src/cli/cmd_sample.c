@@ -59,6 +59,13 @@ int pal_cmd_sample(int argc, char **argv) {
     rc = pal_cli_fail("sample: cannot write to stdout");
     goto done;
   }
+  if (!g.quiet) {
+    size_t made = 0;
+    for (int r = 0; r < res.n_rows; r++) made += res.ids[r].len;
+    fflush(stdout);
+    fprintf(stderr, "%s: %zu tokens in %.2f s (%.1f tokens/s), prompt of %zu tokens %.2f s\n", "sample", made,
+            res.gen_s, res.gen_s > 0 ? made / res.gen_s : 0.0, prompt.len, res.prompt_s);
+  }
   rc = 0;
   goto done;
 oom:

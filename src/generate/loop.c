@@ -154,6 +154,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
     pal_rng_seed(&rs->rng, o->seed + (uint64_t)r);
   }
 
+  double t0 = pal_time_now();
   /* The prompt (all but its last id, which the first step feeds) is read by the model
    * that writes the first token (a blend's dominant member) when the cache is shared. */
   {
@@ -171,6 +172,8 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       if (feed(&g, c, o->context_own ? c : m0, g.sel, B, start, n_prompt - 1, NULL)) goto done;
   }
 
+  double t1 = pal_time_now();
+  res->prompt_s = t1 - t0;
   for (int i = 0; i < o->length; i++) {
     int n_act = 0;
     for (int r = 0; r < B; r++) if (!g.rows[r].done) g.sel[n_act++] = r;
@@ -269,6 +272,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
     }
     free(act);
   }
+  res->gen_s = pal_time_now() - t1;
   rc = 0;
 done:
   for (int c = 0; g.kv && c < g.n_kv; c++) pal_kv_free(g.kv[c]);
