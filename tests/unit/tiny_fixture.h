@@ -18,15 +18,15 @@ typedef struct tiny_fixture {
   float loss;
 } tiny_fixture;
 
-static int tiny_int(const cJSON *o, const char *k) {
+static inline int tiny_int(const cJSON *o, const char *k) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
   return cJSON_IsNumber(v) ? v->valueint : -1;
 }
-static double tiny_num(const cJSON *o, const char *k) {
+static inline double tiny_num(const cJSON *o, const char *k) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
   return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
-static int *tiny_ints(const cJSON *o, const char *k, int *n) {
+static inline int *tiny_ints(const cJSON *o, const char *k, int *n) {
   const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, k);
   int len = cJSON_GetArraySize(a);
   int *out = calloc((size_t)len + 1, sizeof(int));
@@ -35,7 +35,7 @@ static int *tiny_ints(const cJSON *o, const char *k, int *n) {
   return out;
 }
 /* Reads tests/fixtures/tiny/NAME as n floats; NULL (and a failed check) on a size mismatch. */
-static float *tiny_floats(const char *name, size_t n) {
+static inline float *tiny_floats(const char *name, size_t n) {
   char path[256];
   snprintf(path, sizeof path, "tiny/%s", name);
   size_t len = 0;
@@ -45,7 +45,7 @@ static float *tiny_floats(const char *name, size_t n) {
   return (float *)data;
 }
 
-static int tiny_load(tiny_fixture *f) {
+static inline int tiny_load(tiny_fixture *f) {
   memset(f, 0, sizeof *f);
   char *text = check_read(check_fixture("tiny/expect.json"), NULL);
   if (!text) return -1;
@@ -70,7 +70,7 @@ static int tiny_load(tiny_fixture *f) {
 }
 
 /* Allocates params and fills them from params.bin (canonical order). */
-static int tiny_params(const tiny_fixture *f, pal_params *p) {
+static inline int tiny_params(const tiny_fixture *f, pal_params *p) {
   pal_error err;
   if (pal_params_alloc(p, &f->cfg, &err)) return -1;
   float *w = tiny_floats("params.bin", p->n_floats);
@@ -80,7 +80,7 @@ static int tiny_params(const tiny_fixture *f, pal_params *p) {
   return 0;
 }
 
-static void tiny_free(tiny_fixture *f) {
+static inline void tiny_free(tiny_fixture *f) {
   cJSON_Delete(f->json);
   free(f->inputs);
   free(f->targets);
@@ -88,7 +88,7 @@ static void tiny_free(tiny_fixture *f) {
 }
 
 /* Largest violation of |a-b| <= atol + rtol |b| as a ratio (<= 1 passes); *where its index. */
-static double tiny_close(const float *a, const float *b, size_t n, double atol, double rtol, size_t *where) {
+static inline double tiny_close(const float *a, const float *b, size_t n, double atol, double rtol, size_t *where) {
   double worst = 0.0;
   for (size_t i = 0; i < n; i++) {
     double r = fabs((double)a[i] - b[i]) / (atol + rtol * fabs((double)b[i]));
