@@ -1,11 +1,11 @@
 /* kv.c: the KV cache and GPT-2's incremental forward: each call appends T tokens to some
- * rows of the cache and returns the next-token logits of each row's last token. Reuses the
- * engine's elementwise layers; never allocates after pal_kv_create, never writes params. */
+ * rows of the cache and returns the next-token logits of each row's last token. The same
+ * arithmetic as the engine's layers (kernels.c); never allocates after pal_kv_create, never
+ * writes params. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "generate/kernels.h"
-#include "model/layers.h"
 #include "palimpsest/generate.h"
 
 struct pal_kv {
@@ -105,12 +105,16 @@ int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
   int N = n_rows * T;
   /* x (N,C): token + position embeddings, each row at its own offset */
   for (int i = 0; i < n_rows; i++)
-    pal_encoder_forward(kv->x + (size_t)i * T * C, ids + (size_t)i * T, p->wte, p->wpe, 1, T, C,
-                        kv->len[rows[i]]);
+    for (int t = 0; t < T; t++) {
+      float *o = kv->x + ((size_t)i * T + t) * C;
+      const float *we = p->wte + (size_t)ids[i * T + t] * C;
+      const float *pe = p->wpe + (size_t)(kv->len[rows[i]] + t) * C;
+      for (int c = 0; c < C; c++) o[c] = we[c] + pe[c];
+    }
   float *x = kv->x, *x2 = kv->x2;
   for (int l = 0; l < cfg->n_layer; l++) {
     const pal_layer_params *lp = &p->h[l];
-    pal_layernorm_forward(kv->ln, NULL, NULL, x, lp->ln_1_w, lp->ln_1_b, N, C, cfg->layer_norm_epsilon);
+    pal_gen_layernorm(kv->ln, x, lp->ln_1_w, lp->ln_1_b, N, C, cfg->layer_norm_epsilon);
     pal_gen_matmul_scratch(kv->qkv, kv->ln, lp->c_attn_w, lp->c_attn_b, N, C, 3 * C, kv->partial);
     /* k, v of the new tokens into the cache: qkv (N,3C) = [q | k | v] */
     for (int i = 0; i < n_rows; i++) {
@@ -123,7 +127,9 @@ int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
       }
     }
     /* atty (N,C): causal attention of each (n, h) over positions 0..pos(n) */
-    #pragma omp parallel for collapse(2) schedule(static)
+    long att_work = 0;
+    for (int i = 0; i < n_rows; i++) att_work += (long)T * (kv->len[rows[i]] + T) * C;
+    #pragma omp parallel for collapse(2) schedule(static) if (N * NH >= 2 && att_work >= PAL_GEN_PAR_MIN / 8)
     for (int n = 0; n < N; n++)
       for (int h = 0; h < NH; h++) {
         int i = n / T, t = n % T, r = rows[i];
@@ -134,19 +140,19 @@ int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
                        kc, vc, upto, hs, (size_t)C, kv->scores + ((size_t)n * NH + h) * kv->cap);
       }
     pal_gen_matmul_scratch(kv->proj, kv->atty, lp->attn_proj_w, lp->attn_proj_b, N, C, C, kv->partial);
-    pal_residual_forward(x2, x, kv->proj, (size_t)N * C);
-    pal_layernorm_forward(kv->ln, NULL, NULL, x2, lp->ln_2_w, lp->ln_2_b, N, C, cfg->layer_norm_epsilon);
+    pal_gen_residual(x2, x, kv->proj, (size_t)N * C);
+    pal_gen_layernorm(kv->ln, x2, lp->ln_2_w, lp->ln_2_b, N, C, cfg->layer_norm_epsilon);
     pal_gen_matmul_scratch(kv->fc, kv->ln, lp->c_fc_w, lp->c_fc_b, N, C, 4 * C, kv->partial);
-    pal_gelu_forward(kv->fcg, kv->fc, (size_t)N * 4 * C);
+    pal_gen_gelu(kv->fcg, kv->fc, (size_t)N * 4 * C);
     pal_gen_matmul_scratch(kv->proj, kv->fcg, lp->mlp_proj_w, lp->mlp_proj_b, N, 4 * C, C, kv->partial);
-    pal_residual_forward(x, x2, kv->proj, (size_t)N * C);
+    pal_gen_residual(x, x2, kv->proj, (size_t)N * C);
   }
   for (int i = 0; i < n_rows; i++) kv->len[rows[i]] += T;
   if (!logits) return 0;
   /* last (n_rows, C): the final layernorm of each row's last token, then the tied lm_head */
   for (int i = 0; i < n_rows; i++)
     memcpy(kv->x2 + (size_t)i * C, x + ((size_t)i * T + T - 1) * C, (size_t)C * sizeof(float));
-  pal_layernorm_forward(kv->last, NULL, NULL, kv->x2, p->ln_f_w, p->ln_f_b, n_rows, C,
+  pal_gen_layernorm(kv->last, kv->x2, p->ln_f_w, p->ln_f_b, n_rows, C,
                         cfg->layer_norm_epsilon);
   pal_gen_lm_head(logits, kv->last, p->wte, n_rows, C, V);
   return 0;
