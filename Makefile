@@ -7,7 +7,7 @@ BUILD    ?= build
 ARCH     ?= -march=native
 OPT      ?= -O3 $(ARCH)
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fopenmp -Iinclude -Isrc -MMD -MP
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -fno-math-errno $(WARN) -fopenmp -Iinclude -Isrc -MMD -MP
 DEPLIBS  := -lopenblas -lcjson -lutf8proc -lpcre2-8 -lcurl -lz -lm
 LDFLAGS  += -fopenmp
 LDLIBS   += $(DEPLIBS)
@@ -19,9 +19,11 @@ TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all test test-quick asan setup demo bench clean fixtures
+.PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures
 all: $(BUILD)/palimpsest $(TESTS)
 
 $(BUILD)/libpalimpsest.a: $(LIB_OBJ)
@@ -34,6 +36,13 @@ $(BUILD)/palimpsest: $(CLI_OBJ) $(BUILD)/libpalimpsest.a
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(BUILD)/libpalimpsest.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/unit/check.o $(BUILD)/libpalimpsest.a $(LDLIBS)
+
+# bench/NAME.c -> build/bench/NAME (drivers for the scripts in bench/; not tests)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libpalimpsest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libpalimpsest.a $(LDLIBS)
+
+bench-bin: $(BENCHES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -68,4 +77,4 @@ fixtures:
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)

@@ -145,4 +145,11 @@ double pal_grad_norm(const pal_config *cfg, const pal_params *grads, const unsig
 double pal_clip_grad_norm(const pal_config *cfg, pal_params *grads, float max_norm,
                           const unsigned char *trainable);
 
+/* pal_clip_grad_norm followed by pal_adamw_step, bitwise the same update in fewer passes over
+ * memory: the clip factor is applied inside the update and the gradients are left unscaled.
+ * max_norm <= 0: no clipping. Returns the norm before clipping. */
+double pal_adamw_step_clipped(pal_adamw *opt, const pal_config *cfg, pal_params *params,
+                              const pal_params *grads, float lr, float max_norm,
+                              const unsigned char *trainable);
+
 #endif

@@ -31,6 +31,7 @@ void pal_attention_forward(float *out, float *att, const float *qkv, int B, int 
           float mx = -INFINITY;
           for (int j = 0; j <= t; j++) mx = row[j] > mx ? row[j] : mx;
           float sum = 0.0f;
+          #pragma omp simd reduction(+:sum)
           for (int j = 0; j <= t; j++) { row[j] = pal_fast_expf(row[j] - mx); sum += row[j]; }
           float inv = 1.0f / sum;
           for (int j = 0; j <= t; j++) row[j] *= inv;
@@ -67,6 +68,7 @@ void pal_attention_backward(float *dqkv, float *datt, const float *dout, const f
           const float *pr = p + (size_t)t * T;
           float *dr = dp + (size_t)t * T;
           float dot = 0.0f;
+          #pragma omp simd reduction(+:dot)
           for (int j = 0; j <= t; j++) dot += pr[j] * dr[j];
           for (int j = 0; j <= t; j++) dr[j] = scale * pr[j] * (dr[j] - dot);
           for (int j = t + 1; j < r1; j++) dr[j] = 0.0f;
