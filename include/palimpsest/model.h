@@ -118,7 +118,9 @@ pal_params *pal_gpt2_grads(pal_gpt2 *m);
 pal_params *pal_gpt2_params(pal_gpt2 *m);
 const pal_config *pal_gpt2_config(const pal_gpt2 *m);
 /* Dropout probability applied (training only) after attention probs, attn proj, mlp proj,
- * and embeddings, as HF does; 0 (default) disables it. Seeded, deterministic. */
+ * and embeddings, as HF does; 0 (default) disables it. Seeded, deterministic: the k-th
+ * forward after this call draws the same masks for the same seed (masks are a hash of seed,
+ * k, site and element, so nothing is stored). p is clamped to [0, 0.95]. */
 void  pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed);
 /* Bytes of activation (+gradient) memory this engine holds, for reports. */
 size_t pal_gpt2_bytes(const pal_gpt2 *m);
