@@ -124,6 +124,9 @@ const pal_config *pal_gpt2_config(const pal_gpt2 *m);
 void  pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed);
 /* Bytes of activation (+gradient) memory this engine holds, for reports. */
 size_t pal_gpt2_bytes(const pal_gpt2 *m);
+/* What pal_gpt2_bytes would be for an engine of this shape, without allocating (to check that
+ * a run fits before starting it). Parameters and AdamW moments are not included. */
+size_t pal_gpt2_plan_bytes(const pal_config *cfg, int max_B, int max_T, int training);
 
 /* ---- AdamW with PyTorch's semantics (torch.optim.AdamW): bias-corrected moments,
  * decoupled weight decay p -= lr*wd*p applied only to tensors with ndim >= 2. */

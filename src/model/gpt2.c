@@ -273,6 +273,16 @@ void pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed) {
   m->dropout_calls = 0;
 }
 
+size_t pal_gpt2_plan_bytes(const pal_config *cfg, int max_B, int max_T, int training) {
+  pal_gpt2 m;
+  memset(&m, 0, sizeof m);
+  m.cfg = *cfg;
+  m.max_B = max_B;
+  m.max_T = max_T;
+  m.training = training ? 1 : 0;
+  return layout(&m, NULL) * sizeof(float) + (training ? pal_params_count(cfg) * sizeof(float) : 0);
+}
+
 size_t pal_gpt2_bytes(const pal_gpt2 *m) {
   return m->mem_floats * sizeof(float) + (m->training ? m->grads.n_floats * sizeof(float) : 0);
 }
