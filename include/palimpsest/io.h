@@ -35,6 +35,17 @@ void pal_st_close(pal_safetensors *st);
 /* Exact name lookup; NULL when absent. */
 const pal_st_tensor *pal_st_find(const pal_safetensors *st, const char *name);
 
+/* Element count (product of the shape; 1 for a scalar). */
+size_t pal_st_numel(const pal_st_tensor *t);
+/* "F32", "F16", ... ("other" for dtypes palimpsest never converts). */
+const char *pal_dtype_name(pal_dtype dt);
+/* Converts a floating-point tensor (F32, F16, BF16, F64) into out (pal_st_numel floats);
+ * any alignment of t->data. Fails, naming `what` and the tensor, for other dtypes. */
+int  pal_st_to_f32(const pal_st_tensor *t, float *out, const char *what, pal_error *err);
+/* IEEE half and bfloat16 to float, exactly (subnormals, infinities, NaN kept). */
+float pal_f16_to_f32(uint16_t h);
+float pal_bf16_to_f32(uint16_t b);
+
 /* A tensor to write: F32 only (what palimpsest produces). */
 typedef struct pal_st_out { const char *name; int ndim; int64_t shape[2]; const float *data; } pal_st_out;
 /* Writes atomically. metadata: NULL or pairs {"k","v",...,NULL} stored in __metadata__. */
@@ -44,6 +55,10 @@ int  pal_st_write(const char *path, const pal_st_out *tensors, int n, const char
 /* ---- config.json (GPT2Config keys). */
 int  pal_config_load(const char *path, pal_config *cfg, pal_error *err);
 int  pal_config_save(const char *path, const pal_config *cfg, pal_error *err);
+/* The same from/to memory: `path` names the source in errors; *out is malloc'd JSON text. */
+int  pal_config_from_json(const char *text, size_t len, pal_config *cfg, const char *path,
+                          pal_error *err);
+int  pal_config_to_json(const pal_config *cfg, char **out, pal_error *err);
 
 /* ---- Model directories: config.json, model.safetensors, vocab.json, merges.txt. */
 typedef struct pal_model_dir {
