@@ -116,7 +116,10 @@ int pal_config_load(const char *path, pal_config *cfg, pal_error *err) {
 /* Numbers as their shortest decimal: 1e-05, not 9.99999974737875e-06. */
 static void add_float(cJSON *o, const char *key, float v) {
   char buf[32];
-  snprintf(buf, sizeof buf, "%.8g", (double)v);
+  for (int prec = 6; prec <= 9; prec++) {   /* the shortest that reads back as v */
+    snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
+    if ((float)strtod(buf, NULL) == v) break;
+  }
   if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
   cJSON_AddRawToObject(o, key, buf);
 }
