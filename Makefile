@@ -21,7 +21,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all test test-quick asan setup demo bench clean fixtures
+.PHONY: all test test-quick asan setup demo bench clean fixtures fuzz
 all: $(BUILD)/palimpsest $(TESTS)
 
 $(BUILD)/libpalimpsest.a: $(LIB_OBJ)
@@ -62,10 +62,21 @@ demo: setup
 bench: all
 	bash bench/run_all.sh
 
+# Fuzzing (not part of `make test`): libFuzzer + ASan over the parsers of outside bytes.
+# FUZZ_SECONDS per target; corpora live in tests/fuzz/corpus_*/ (new finds go to build-fuzz).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := src/io/safetensors.c src/util/error.c src/util/file.c src/util/buf.c
+fuzz:
+	@mkdir -p build-fuzz/corpus_safetensors
+	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
+	  -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(FUZZ_SRC) -lcjson -lm
+	build-fuzz/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=1024 \
+	  build-fuzz/corpus_safetensors tests/fuzz/corpus_safetensors
+
 fixtures:
 	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)

@@ -83,6 +83,10 @@ int  pal_model_dir_save(const char *dir, const pal_config *cfg, const pal_params
                         const char *tokenizer_dir, const char *const *extra_files,
                         int overwrite, pal_error *err);
 
+/* Reads tokdir/vocab.json (or encoder.json): *vocab_size = highest id + 1 (50257 for GPT-2),
+ * *eot_id = the id of "<|endoftext|>" or -1. For `init`, without loading the tokenizer. */
+int  pal_vocab_info(const char *tokdir, int *vocab_size, int *eot_id, pal_error *err);
+
 /* ---- llm.c token shards: 256 int32 header (magic 20240520, version 1, count), then uint16. */
 #define PAL_SHARD_MAGIC 20240520
 int  pal_shard_write(const char *path, const int *tokens, size_t n, pal_error *err);
@@ -93,5 +97,15 @@ int  pal_shard_read(const char *path, int **tokens, size_t *n, pal_error *err);
  * from ENDPOINT/<repo>/resolve/main/<file> into out_dir with resume and size checks. */
 int  pal_download_model(const char *repo, const char *endpoint, const char *out_dir,
                         int show_progress, pal_error *err);
+/* The same with `retries` further attempts per file (pal_download_model uses 3): a cut
+ * connection resumes from FILE.partial. Files already in out_dir are kept as they are. */
+int  pal_download_model_ex(const char *repo, const char *endpoint, const char *out_dir,
+                           int retries, int show_progress, pal_error *err);
+/* url -> dest through dest.partial (resumed with Range; restarted when the server answers
+ * 200), checked against Content-Length / Content-Range / X-Linked-Size, renamed into place
+ * only when complete. A cut short transfer keeps dest.partial and fails saying so; a size
+ * mismatch removes it. Call curl_global_init first (pal_download_model does). */
+int  pal_download_file(const char *url, const char *dest, int retries, int show_progress,
+                       pal_error *err);
 
 #endif

@@ -1,10 +1,12 @@
-/* engine_stub.c: TEMPORARY weak stand-ins for the engine's parameter table (model.h) so the
- * io part builds and tests before the engine branch lands; deleted at `git merge main`.
- * Every symbol is weak: the engine's strong definitions replace them. */
+/* engine_stub.c: TEMPORARY weak stand-ins for the engine's parameter table (model.h) and the
+ * tokenizer, so the io part builds and tests before those branches land; compiled only with
+ * -DPAL_IO_STUBS (never in a normal build) and deleted once they are on main. */
+#ifdef PAL_IO_STUBS
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "palimpsest/model.h"
+#include "palimpsest/tokenizer.h"
 
 #define WEAK __attribute__((weak))
 
@@ -147,3 +149,16 @@ WEAK int pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, in
                           float *loss, pal_error *err) {
   return pal_errorf(err, "the GPT-2 engine is not built yet");
 }
+
+WEAK int pal_tokenizer_load(pal_tokenizer **out, const char *dir, pal_error *err) {
+  *out = NULL;
+  return pal_errorf(err, "%s: the tokenizer is not built yet", dir);
+}
+WEAK void pal_tokenizer_free(pal_tokenizer *tok) { (void)tok; }
+WEAK int pal_tokenizer_encode(pal_tokenizer *tok, const char *text, size_t len, int allow_special,
+                              pal_ids *out, pal_error *err) {
+  return pal_errorf(err, "the tokenizer is not built yet");
+}
+#else
+typedef int pal_io_stubs_disabled;   /* ISO C forbids an empty translation unit */
+#endif

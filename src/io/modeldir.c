@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
 #include "palimpsest/io.h"
 
 static char *join(const char *dir, const char *name) {
@@ -295,5 +296,40 @@ done:
   free(tmp);
   free(old);
   free(dir);
+  return rc;
+}
+
+/* ---- tokenizer facts init needs, without loading the tokenizer */
+
+int pal_vocab_info(const char *tokdir, int *vocab_size, int *eot_id, pal_error *err) {
+  *vocab_size = 0;
+  *eot_id = -1;
+  char *path = join(tokdir, "vocab.json");
+  if (path && !file_exists(path)) { free(path); path = join(tokdir, "encoder.json"); }
+  if (!path) return pal_errorf(err, "%s: out of memory", tokdir);
+  if (!file_exists(path)) {
+    pal_errorf(err, "%s: no vocab.json (or encoder.json) here", tokdir);
+    free(path);
+    return -1;
+  }
+  char *text;
+  size_t len;
+  if (pal_read_file(path, &text, &len, err)) { free(path); return -1; }
+  cJSON *root = cJSON_ParseWithLength(text, len);
+  free(text);
+  int rc = 0, max_id = -1;
+  if (!cJSON_IsObject(root)) rc = pal_errorf(err, "%s: not a JSON object of token -> id", path);
+  for (const cJSON *e = root ? root->child : NULL; e && !rc; e = e->next) {
+    if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e9 || e->valuedouble != (int)e->valuedouble) {
+      rc = pal_errorf(err, "%s: the id of an entry is not a non-negative integer", path);
+      break;
+    }
+    if ((int)e->valuedouble > max_id) max_id = (int)e->valuedouble;
+    if (!strcmp(e->string, "<|endoftext|>")) *eot_id = (int)e->valuedouble;
+  }
+  if (!rc && max_id < 0) rc = pal_errorf(err, "%s: no tokens", path);
+  if (!rc) *vocab_size = max_id + 1;
+  cJSON_Delete(root);
+  free(path);
   return rc;
 }
