@@ -52,6 +52,17 @@ check_fails "ids that are not ids" "not a comma-separated list" $PAL score --mod
 check_fails "score needs --model" "model DIR is required" $PAL score --ids 1,2
 check_fails "--ids and FILEs together" "either --ids or FILEs" $PAL score --model $TINY --ids 1,2 "$TMP/f.txt"
 
+# ---- F16 / BF16 / prefixed files convert on load to exactly the F32 values they round to
+for dt in F16 BF16; do
+  mkdir -p "$TMP/$dt" "$TMP/${dt}f32"
+  cp $TINY/config.json "$TMP/$dt/"; cp $TINY/config.json "$TMP/${dt}f32/"
+  python3 tests/ref/st_convert.py $TINY/model.safetensors "$TMP/$dt/model.safetensors" $dt --prefix transformer.
+  python3 tests/ref/st_convert.py $TINY/model.safetensors "$TMP/${dt}f32/model.safetensors" $dt --as-f32
+  A=$($PAL score --model "$TMP/$dt" --ids "$IDS" --json); B=$($PAL score --model "$TMP/${dt}f32" --ids "$IDS" --json)
+  check_eq "$dt (transformer. names) scores exactly as its F32 rounding" "$B" "$A"
+  check "$dt loss near the F32 loss" near "$(printf '%s' "$A" | jget loss)" "$WANT" 0.05
+done
+
 # ---- malformed model directories: "palimpsest: FILE: what is wrong", exit 1, no crash
 cp -r $TINY "$TMP/bad"
 head -c 5000 $TINY/model.safetensors >"$TMP/bad/model.safetensors"
