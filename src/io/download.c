@@ -120,7 +120,8 @@ static const char *http_hint(long status) {
 }
 
 /* One attempt at url -> partial. Returns 0 when the partial holds the whole file; 1 when it
- * was cut short and may be resumed; -1 on an error that retrying will not fix. */
+ * was cut short and may be resumed; 2 when the partial was dropped (416) and the download
+ * should start again at once; -1 on an error that retrying will not fix. */
 static int attempt(CURL *curl, const char *url, const char *partial, pal_progress *prog, int64_t *total_out,
                    pal_error *err) {
   int64_t have = file_size(partial);
@@ -152,7 +153,7 @@ static int attempt(CURL *curl, const char *url, const char *partial, pal_progres
     /* our partial is not a prefix the server recognises (changed upstream?): start over */
     unlink(partial);
     pal_errorf(err, "%s: HTTP 416: the server refused to resume from byte %lld", url, (long long)have);
-    return 1;
+    return 2;
   }
   if (x.status != 200 && x.status != 206) {
     if (have == 0) unlink(partial);   /* the empty file this attempt created */
@@ -235,7 +236,12 @@ int pal_download_file(const char *url, const char *dest, int retries, int show_p
   pal_progress_init(&prog, stderr, label_src ? label_src + 1 : dest, "B", !show_progress);
   int64_t total = -1;
   int rc = 1;
-  for (int a = 0; a <= retries && rc == 1; a++) rc = attempt(curl, url, partial, &prog, &total, err);
+  int restarts = 0;
+  for (int a = 0; a <= retries && rc >= 1; a++) {
+    rc = attempt(curl, url, partial, &prog, &total, err);
+    if (rc == 2 && restarts++ == 0) a--;   /* a dropped partial costs no retry, once */
+  }
+  if (rc == 2) rc = 1;
   int64_t got = file_size(partial);
   if (rc == 0) {
     pal_progress_finish(&prog, (double)got, (double)(total >= 0 ? total : got), NULL);

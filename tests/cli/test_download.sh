@@ -47,6 +47,11 @@ check "no final model.safetensors after the cut" test ! -e "$TMP/cut/model.safet
 check "run again resumes" dl gpt2 --out "$TMP/cut"
 check "resumed with Range bytes=1000- and got 206" grep -q "^GET /cdn/gpt2/model.safetensors bytes=1000- 206" "$TMP/cut.log"
 check "resumed files equal the hub's" same_files "$TMP/cut"
+# a partial longer than the file: the server answers 416, the partial is dropped, all is fetched
+mkdir -p "$TMP/long" && head -c $((SIZE + 10)) /dev/zero >"$TMP/long/model.safetensors.partial"
+check "a partial longer than the file starts over" dl gpt2 --out "$TMP/long" --retries 0
+check "that got 416 then the whole file" grep -q "bytes=$((SIZE + 10))- 416" "$TMP/cut.log"
+check "restarted-after-416 files equal the hub's" same_files "$TMP/long"
 stop_server
 
 # the same cut, retried within one run
