@@ -65,13 +65,17 @@ bench: all
 # Fuzzing (not part of `make test`): libFuzzer + ASan over the parsers of outside bytes.
 # FUZZ_SECONDS per target; corpora live in tests/fuzz/corpus_*/ (new finds go to build-fuzz).
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := src/io/safetensors.c src/util/error.c src/util/file.c src/util/buf.c
+FUZZ_SRC := src/io/safetensors.c src/io/config_json.c src/model/config.c src/util/error.c \
+            src/util/file.c src/util/buf.c
+FUZZ_CC  := clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
 fuzz:
-	@mkdir -p build-fuzz/corpus_safetensors
-	clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
-	  -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(FUZZ_SRC) -lcjson -lm
+	@mkdir -p build-fuzz/corpus_safetensors build-fuzz/corpus_config
+	$(FUZZ_CC) -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(FUZZ_SRC) -lcjson -lm
+	$(FUZZ_CC) -o build-fuzz/fuzz_config tests/fuzz/fuzz_config.c $(FUZZ_SRC) -lcjson -lm
 	build-fuzz/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=1024 \
 	  build-fuzz/corpus_safetensors tests/fuzz/corpus_safetensors
+	build-fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=1024 \
+	  build-fuzz/corpus_config tests/fuzz/corpus_config
 
 fixtures:
 	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures
