@@ -52,6 +52,35 @@ check_fails "ids that are not ids" "not a comma-separated list" $PAL score --mod
 check_fails "score needs --model" "model DIR is required" $PAL score --ids 1,2
 check_fails "--ids and FILEs together" "either --ids or FILEs" $PAL score --model $TINY --ids 1,2 "$TMP/f.txt"
 
+# ---- FILE scoring through the model's tokenizer, in non-overlapping windows of n_positions
+if $PAL encode --help >/dev/null 2>&1 && [ -s data/tokenizer/gpt2/vocab.json ]; then
+  $PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=16 --tokenizer data/tokenizer/gpt2 --out "$TMP/g16" --seed 9 >/dev/null
+  printf 'The lamp burns low; the ink is dry.\n' >"$TMP/short.txt"
+  SIDS=$($PAL encode --model "$TMP/g16" "$TMP/short.txt" --ids | tr -d ' \n')
+  check_eq "a short file scores as its ids" "$($PAL score --model "$TMP/g16" --ids "$SIDS" --json)" \
+    "$($PAL score --model "$TMP/g16" "$TMP/short.txt" --json)"
+  for i in 1 2 3 4 5 6; do printf 'Line %d of a long page, written over and over, scraped and written again.\n' $i; done >"$TMP/long.txt"
+  LIDS=$($PAL encode --model "$TMP/g16" "$TMP/long.txt" --ids | tr -d ' \n')
+  N=$(printf '%s' "$LIDS" | awk -F, '{ print NF }')
+  # windows: ids[0..16], ids[16..32], ... (17 ids = 16 predictions each, the last shorter)
+  EXPECT=$(printf '%s' "$LIDS" | tr ',' '\n' | awk -v pal="$PAL" -v m="$TMP/g16" '
+    { id[NR - 1] = $1 } END {
+      n = NR; sum = 0; tok = 0
+      for (s = 0; s + 1 < n; s += T) {
+        T = n - 1 - s; if (T > 16) T = 16
+        ids = id[s]; for (k = s + 1; k <= s + T; k++) ids = ids "," id[k]
+        cmd = pal " score --model " m " --json --ids " ids; cmd | getline line; close(cmd)
+        sub(/.*"loss":/, "", line); sub(/,.*/, "", line); sum += line * T; tok += T
+      }
+      printf "%.6f %d", sum / tok, tok }')
+  GOTL=$($PAL score --model "$TMP/g16" "$TMP/long.txt" --json)
+  check "a ${N}-token file needs several windows" test "$N" -gt 33
+  check "file loss = token-weighted mean of its windows ($EXPECT)" near "$(printf '%s' "$GOTL" | jget loss)" "${EXPECT% *}" 2e-6
+  check_eq "every token but the first predicted once" "$((N - 1))" "$(printf '%s' "$GOTL" | sed -n 's/.*"tokens":\([0-9]*\).*/\1/p')"
+  check "two files: one line each and a total" bash -c "[ \$($PAL score --model $TMP/g16 $TMP/short.txt $TMP/long.txt | grep -c 'loss') -eq 3 ]"
+  check_fails "a missing file" "nope.txt: cannot open" $PAL score --model "$TMP/g16" "$TMP/nope.txt"
+fi
+
 # ---- F16 / BF16 / prefixed files convert on load to exactly the F32 values they round to
 for dt in F16 BF16; do
   mkdir -p "$TMP/$dt" "$TMP/${dt}f32"
