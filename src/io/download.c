@@ -28,6 +28,7 @@ typedef struct xfer {
   int write_failed;
   pal_progress *progress;
   int64_t expected;         /* total size once known, for the progress line */
+  char resumed_note[48];    /* "resumed at 1.2 GB" */
 } xfer;
 
 static int64_t parse_i64(const char *s) {
@@ -97,8 +98,9 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
   (void)ultotal; (void)ulnow;
   xfer *x = user;
   if (x->progress && (x->status == 200 || x->status == 206)) {
-    double total = x->expected > 0 ? (double)x->expected : dltotal > 0 ? (double)(x->offset + dltotal) : 0;
-    pal_progress_update(x->progress, (double)(x->offset + dlnow), total, NULL, 0);
+    /* counts this attempt's bytes only, so speed and ETA stay true when resuming */
+    double total = x->expected > 0 ? (double)(x->expected - x->offset) : dltotal > 0 ? (double)dltotal : 0;
+    pal_progress_update(x->progress, (double)dlnow, total, x->offset ? x->resumed_note : NULL, 0);
   }
   return 0;
 }
@@ -130,8 +132,10 @@ static int attempt(CURL *curl, const char *url, const char *partial, pal_progres
   if (!fp) return pal_errorf(err, "%s: cannot create: %s", partial, strerror(errno));
   xfer x = {.fp = fp, .path = partial, .content_length = -1, .range_start = -1, .range_total = -1,
             .linked_size = -1, .offset = have, .progress = prog, .expected = *total_out};
-  char range[64];
+  char range[64], size[32];
   snprintf(range, sizeof range, "%lld-", (long long)have);
+  pal_format_bytes(size, sizeof size, (double)have);
+  snprintf(x.resumed_note, sizeof x.resumed_note, "resumed at %s", size);
   curl_easy_setopt(curl, CURLOPT_URL, url);
   curl_easy_setopt(curl, CURLOPT_RANGE, have ? range : NULL);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -244,7 +248,7 @@ int pal_download_file(const char *url, const char *dest, int retries, int show_p
   if (rc == 2) rc = 1;
   int64_t got = file_size(partial);
   if (rc == 0) {
-    pal_progress_finish(&prog, (double)got, (double)(total >= 0 ? total : got), NULL);
+    pal_progress_finish(&prog, (double)got, (double)(total >= 0 ? total : got), NULL);   /* whole file */
     if (rename(partial, dest) != 0) rc = pal_errorf(err, "%s: cannot rename into place: %s", dest, strerror(errno));
     else {
       char *d = strdup(dest), *slash = d ? strrchr(d, '/') : NULL;
