@@ -29,6 +29,7 @@ typedef struct xfer {
   pal_progress *progress;
   int64_t expected;         /* total size once known, for the progress line */
   char resumed_note[48];    /* "resumed at 1.2 GB" */
+  char etag[256];           /* strong ETag of the latest response, or "" */
 } xfer;
 
 static int64_t parse_i64(const char *s) {
@@ -50,6 +51,14 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *user) {
     const char *sp = strchr(line, ' ');
     x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
     x->content_length = x->range_start = x->range_total = -1;
+    x->etag[0] = 0;
+  } else if (!strncasecmp(line, "etag:", 5)) {
+    const char *p = line + 5;
+    while (*p == ' ' || *p == '\t') p++;
+    if (strncmp(p, "W/", 2)) {   /* If-Range needs a strong validator */
+      snprintf(x->etag, sizeof x->etag, "%.255s", p);
+      x->etag[strcspn(x->etag, "\r\n")] = 0;
+    }
   } else if (!strncasecmp(line, "content-length:", 15)) {
     x->content_length = parse_i64(line + 15);
   } else if (!strncasecmp(line, "x-linked-size:", 14)) {
@@ -121,6 +130,21 @@ static const char *http_hint(long status) {
   }
 }
 
+/* The validator of a partial lives beside it: FILE.partial.etag. */
+static char *etag_path(const char *partial) {
+  size_t n = strlen(partial) + 8;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s.etag", partial);
+  return p;
+}
+
+static void drop_partial(const char *partial) {
+  char *e = etag_path(partial);
+  unlink(partial);
+  if (e) unlink(e);
+  free(e);
+}
+
 /* One attempt at url -> partial. Returns 0 when the partial holds the whole file; 1 when it
  * was cut short and may be resumed; 2 when the partial was dropped (416) and the download
  * should start again at once; -1 on an error that retrying will not fix. */
@@ -145,7 +169,25 @@ static int attempt(CURL *curl, const char *url, const char *partial, pal_progres
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  /* If-Range: resume only if the file upstream is still the one the partial came from;
+   * otherwise the server sends it whole (200) and we start again */
+  struct curl_slist *hdrs = NULL;
+  char *ep = etag_path(partial), *saved = NULL, line[300];
+  size_t slen = 0;
+  if (have && ep && pal_read_file(ep, &saved, &slen, NULL) == 0 && slen > 0 && slen < 256 && !strchr(saved, '\n')) {
+    snprintf(line, sizeof line, "If-Range: %s", saved);
+    hdrs = curl_slist_append(NULL, line);
+  }
+  free(saved);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
   CURLcode cc = curl_easy_perform(curl);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(hdrs);
+  if ((x.status == 200 || x.status == 206) && ep) {
+    if (x.etag[0]) pal_write_file_atomic(ep, x.etag, strlen(x.etag), NULL);
+    else unlink(ep);
+  }
+  free(ep);
   int bad_close = fflush(fp) != 0 || fsync(fileno(fp)) != 0;
   bad_close |= fclose(fp) != 0;
   if (x.write_failed == -1)
@@ -155,7 +197,7 @@ static int attempt(CURL *curl, const char *url, const char *partial, pal_progres
     return pal_errorf(err, "%s: write failed: %s", partial, strerror(x.write_failed > 0 ? x.write_failed : EIO));
   if (x.status == 416 && have > 0) {
     /* our partial is not a prefix the server recognises (changed upstream?): start over */
-    unlink(partial);
+    drop_partial(partial);
     pal_errorf(err, "%s: HTTP 416: the server refused to resume from byte %lld", url, (long long)have);
     return 2;
   }
@@ -171,7 +213,7 @@ static int attempt(CURL *curl, const char *url, const char *partial, pal_progres
   else if (x.status == 200 && x.content_length >= 0) total = x.content_length;
   if (x.linked_size >= 0) {
     if (total >= 0 && total != x.linked_size) {
-      unlink(partial);
+      drop_partial(partial);
       return pal_errorf(err, "%s: size mismatch: the server sends %lld bytes but X-Linked-Size says %lld "
                         "(partial download removed)", url, (long long)total, (long long)x.linked_size);
     }
@@ -181,7 +223,7 @@ static int attempt(CURL *curl, const char *url, const char *partial, pal_progres
   int64_t now = file_size(partial);
   if (cc != CURLE_OK) {
     if (total >= 0 && now > total) {
-      unlink(partial);
+      drop_partial(partial);
       return pal_errorf(err, "%s: %lld bytes received, more than the %lld expected (removed)", url,
                         (long long)now, (long long)total);
     }
@@ -194,7 +236,7 @@ static int attempt(CURL *curl, const char *url, const char *partial, pal_progres
       pal_errorf(err, "%s: transfer ended at %lld of %lld bytes", url, (long long)now, (long long)total);
       return 1;
     }
-    unlink(partial);
+    drop_partial(partial);
     return pal_errorf(err, "%s: size mismatch: %lld bytes received, %lld expected (partial download removed)",
                       url, (long long)now, (long long)total);
   }
@@ -251,6 +293,7 @@ int pal_download_file(const char *url, const char *dest, int retries, int show_p
     pal_progress_finish(&prog, (double)got, (double)(total >= 0 ? total : got), NULL);   /* whole file */
     if (rename(partial, dest) != 0) rc = pal_errorf(err, "%s: cannot rename into place: %s", dest, strerror(errno));
     else {
+      drop_partial(partial);   /* only the .etag is left by now */
       char *d = strdup(dest), *slash = d ? strrchr(d, '/') : NULL;
       if (slash) *(slash == d ? slash + 1 : slash) = 0;
       rc = pal_fsync_dir(slash ? d : ".", err);

@@ -54,6 +54,19 @@ check "that got 416 then the whole file" grep -q "bytes=$((SIZE + 10))- 416" "$T
 check "restarted-after-416 files equal the hub's" same_files "$TMP/long"
 stop_server
 
+# the file changes upstream between the cut and the resume: If-Range (the saved ETag) makes
+# the server send the new file whole, instead of splicing two versions together
+mkdir -p "$TMP/hub" && cp -r $FIX/gpt2 "$TMP/hub/"
+FIX=$TMP/hub start_server changed --cut-after 1000
+check_fails "cut before the upstream change" "kept: run again" dl gpt2 --out "$TMP/changed" --retries 0
+check "the partial's ETag is kept beside it" test -s "$TMP/changed/model.safetensors.partial.etag"
+printf '\001' | dd of="$TMP/hub/gpt2/model.safetensors" bs=1 seek=$((SIZE - 1)) conv=notrunc status=none
+check "resume after the change" dl gpt2 --out "$TMP/changed"
+check "the stale If-Range got the whole file (200)" grep -q "^GET /cdn/gpt2/model.safetensors bytes=1000-(stale) 200" "$TMP/changed.log"
+check "the result is the new upstream file" cmp -s "$TMP/hub/gpt2/model.safetensors" "$TMP/changed/model.safetensors"
+check "no .partial or .etag left" bash -c "! ls $TMP/changed/*.partial* >/dev/null 2>&1"
+stop_server
+
 # the same cut, retried within one run
 start_server retry --cut-after 700
 check "cut then retried in one run" dl gpt2 --out "$TMP/retry"

@@ -5,10 +5,13 @@ Serves ROOT/REPO/FILE at /REPO/resolve/main/FILE (stdlib only: CI's python3 has 
 Large files go through a redirect to /cdn/... with X-Linked-Size on the redirect, as the hub
 does for LFS files. Supports Range (bytes=S- and S-E) unless --no-range; --cut-after N closes
 the connection after N body bytes on the first --cut-times responses for each file; --lie-size
-FILE makes X-Linked-Size one byte more than the truth for FILE. Binds port 0 and writes the
+FILE makes X-Linked-Size one byte more than the truth for FILE. Files carry a strong ETag (md5
+of the content); a Range with an If-Range that does not match is answered 200 with the whole
+file, as RFC 9110 says. Binds port 0 and writes the
 port to --port-file; logs "METHOD PATH RANGE STATUS" lines to --log; exits after --lifetime s.
 """
 import argparse
+import hashlib
 import os
 import threading
 import http.server
@@ -70,10 +73,14 @@ class Hub(http.server.BaseHTTPRequestHandler):
         with open(path, "rb") as f:
             data = f.read()
         start, end, status = 0, size - 1, 200
-        headers = []
+        etag = '"%s"' % hashlib.md5(data).hexdigest()
+        headers = [("ETag", etag)]
+        if_range = self.headers.get("If-Range")
+        if if_range is not None and if_range != etag:
+            rng = rng + "(stale)"
         if name == args.lie_size and name not in LFS:
             headers.append(("X-Linked-Size", str(linked)))
-        if rng != "-" and not args.no_range:
+        if rng != "-" and not rng.endswith("(stale)") and not args.no_range:
             spec = rng.split("=", 1)[1]
             s, _, e = spec.partition("-")
             start = int(s)
