@@ -13,9 +13,9 @@ static size_t cut_back(const uint8_t *s, size_t lo, size_t hi) {
     if (pal_pretok_safe_cut(s, p)) return p;
   return 0;
 }
-/* The first safe cut p with lo <= p < len, or 0. */
+/* The first safe cut p with 0 < lo <= p < len, or 0. */
 static size_t cut_fwd(const uint8_t *s, size_t lo, size_t len) {
-  for (size_t p = lo ? lo : 1; p < len; p++)
+  for (size_t p = lo; p < len; p++)
     if (pal_pretok_safe_cut(s, p)) return p;
   return 0;
 }
@@ -64,7 +64,7 @@ int pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name, 
       else {
         size_t hi = start + chunk_bytes < len - 1 ? start + chunk_bytes : len - 1;
         end = cut_back(buf, start, hi);
-        if (!end) end = cut_fwd(buf, hi, len);
+        if (!end) end = cut_fwd(buf, hi > start + 1 ? hi : start + 1, len);
         if (!end) {
           if (!eof) break;
           end = len;
