@@ -264,7 +264,7 @@ int pal_bpe_train(const char *const *paths, int n_paths, const pal_bpe_train_opt
   uint32_t *off = NULL;
   pal_buf tok_bytes = {0};
   int rc = -1, n_merges = 0;
-  size_t n_touched = 0, cap_touched = 0;
+  size_t n_touched = 0, cap_touched = 0, nw = 0;
   if (!wt.slots) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
   for (int f = 0; f < n_paths; f++)
     if (count_file(&wt, paths[f], err)) goto done;
@@ -289,7 +289,7 @@ int pal_bpe_train(const char *const *paths, int n_paths, const pal_bpe_train_opt
   off[256] = (uint32_t)tok_bytes.len;
 
   /* words as symbol arrays, in a fixed order (the order of first appearance) */
-  size_t nw = wt.n;
+  nw = wt.n;
   sym = calloc(nw + 1, sizeof *sym);
   len = calloc(nw + 1, sizeof *len);
   stamp = calloc(nw + 1, sizeof *stamp);
@@ -339,8 +339,15 @@ int pal_bpe_train(const char *const *paths, int n_paths, const pal_bpe_train_opt
     merge_a[n_merges] = a;
     merge_b[n_merges] = b;
     n_merges++;
-    if (pal_buf_append(&tok_bytes, tok_bytes.data + off[a], off[a + 1] - off[a]) ||
-        pal_buf_append(&tok_bytes, tok_bytes.data + off[b], off[b + 1] - off[b])) { pal_errorf(err, "out of memory"); goto done; }
+    {
+      /* copy out first: appending from the buffer itself would read freed memory on growth */
+      size_t la = off[a + 1] - off[a], lb = off[b + 1] - off[b];
+      char *joined = malloc(la + lb);
+      if (joined) { memcpy(joined, tok_bytes.data + off[a], la); memcpy(joined + la, tok_bytes.data + off[b], lb); }
+      int bad = !joined || pal_buf_append(&tok_bytes, joined, la + lb);
+      free(joined);
+      if (bad) { pal_errorf(err, "out of memory"); goto done; }
+    }
     off[new_id + 1] = (uint32_t)tok_bytes.len;
     /* detach the word list: the pair disappears from every word in it */
     int *words = r->words;
