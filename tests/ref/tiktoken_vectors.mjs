@@ -3,7 +3,7 @@
 // scripts/make_tokenizer_fixtures.sh; never needed by the test suite itself.
 //   node tiktoken_vectors.mjs vectors OUT.jsonl      test strings -> {"text","hex","ids"}
 //   node tiktoken_vectors.mjs file FILE [PREFIX]     prints {"bytes","tokens","fnv1a64"}
-//   node tiktoken_vectors.mjs bench FILE             MB/s of tiktoken and js-tiktoken
+//   node tiktoken_vectors.mjs bench FILE [REPS]      median MB/s of tiktoken and js-tiktoken
 import { get_encoding } from "tiktoken";
 import { getEncoding } from "js-tiktoken";
 import fs from "node:fs";
@@ -94,7 +94,14 @@ if (mode === "vectors") {
 } else if (mode === "bench") {
   const text = fs.readFileSync(process.argv[3], "utf8");
   const mb = Buffer.byteLength(text) / 1e6;
-  const time = (f) => { const t = process.hrtime.bigint(); const n = f(); return [n, Number(process.hrtime.bigint() - t) / 1e9]; };
+  const reps = Number(process.argv[4] || 3);
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const time = (f) => {
+    const ts = [];
+    let n = 0;
+    for (let r = 0; r < reps; r++) { const t = process.hrtime.bigint(); n = f(); ts.push(Number(process.hrtime.bigint() - t) / 1e9); }
+    return [n, median(ts)];
+  };
   tk.encode_ordinary(text.slice(0, 100000)); js.encode(text.slice(0, 100000));   // warm up
   const [n1, t1] = time(() => tk.encode_ordinary(text).length);
   const [n2, t2] = time(() => js.encode(text).length);
