@@ -28,7 +28,7 @@ int pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name, 
   if (!chunk_bytes) chunk_bytes = (size_t)1 << 20;
   int nt = omp_get_max_threads();
   if (nt < 1) nt = 1;
-  size_t batch = chunk_bytes * (size_t)nt, cap = 0, len = 0, total = 0;
+  size_t batch = chunk_bytes * (size_t)nt * 4, cap = 0, len = 0, total = 0;
   uint8_t *buf = NULL;
   int eof = 0, rc = -1, max_chunks = 0;
   chunk *chunks = NULL;
@@ -106,7 +106,7 @@ int pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name, 
     }
     memmove(buf, buf + start, len - start);
     len -= start;
-    batch = chunk_bytes * (size_t)nt;
+    batch = chunk_bytes * (size_t)nt * 4;
     if (batch < len + chunk_bytes) batch = len + chunk_bytes;
     if (eof && len == 0) break;
   }
