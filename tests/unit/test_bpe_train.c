@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "palimpsest/tokenizer.h"
+#include "bpe_ref.h"
 
 static char g_dir[64];
 
@@ -123,6 +124,17 @@ static void test_determinism_and_round_trip(void) {
   pal_tokenizer_decode(tok, ids.data, ids.len, &back, &err);
   CHECK(back.len == len && !memcmp(back.data, text, len), "the training text round-trips");
   CHECK(ids.len * 3 < len, "and compresses more than 3x (%zu bytes -> %zu tokens)", len, ids.len);
+  bpe_ref ref;
+  if (bpe_ref_load(&ref, outa) == 0) {
+    /* what Hugging Face's GPT2Tokenizer would do with these files: encoder.py's algorithm */
+    size_t rn = len < 40000 ? len : 40000;
+    pal_ids r = {0}, mine = {0};
+    pal_tokenizer_encode(tok, text, rn, 0, &mine, &err);
+    CHECK(bpe_ref_encode(&ref, text, rn, &r) == 0 && r.len == mine.len && !memcmp(r.data, mine.data, r.len * sizeof(int)),
+          "GPT-2's encoder.py merge rule on the trained files gives the same ids (%zu tokens)", mine.len);
+    pal_ids_free(&r); pal_ids_free(&mine);
+    bpe_ref_free(&ref);
+  } else CHECK(0, "the trained files load in the reference BPE");
   pal_rng rng;
   pal_rng_seed(&rng, 5);
   int ok = 0;

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "palimpsest/tokenizer.h"
 #include "tokenizer/tok_internal.h"
+#include "bpe_ref.h"
 
 static const char *GPT2_DIR = "data/tokenizer/gpt2";
 
@@ -39,6 +40,8 @@ static int ids_equal(const pal_ids *a, const int *b, size_t n) {
 }
 
 static void test_vectors(pal_tokenizer *tok) {
+  bpe_ref ref;
+  int have_ref = bpe_ref_load(&ref, GPT2_DIR) == 0, ref_equal = 0;
   size_t len;
   char *text = check_read(check_fixture("tokenizer/vectors.jsonl"), &len);
   CHECK(text != NULL, "vectors.jsonl is readable");
@@ -64,6 +67,11 @@ static void test_vectors(pal_tokenizer *tok) {
       for (size_t i = 0; i < got.len; i++) fprintf(stderr, " %d", got.data[i]);
       fprintf(stderr, "\n");
     }
+    if (have_ref && !special) {
+      pal_ids r = {0};
+      if (bpe_ref_encode(&ref, bytes, nb, &r) == 0 && ids_equal(&r, want, (size_t)nid)) ref_equal++;
+      pal_ids_free(&r);
+    } else ref_equal++;
     pal_buf back = {0};
     pal_tokenizer_decode(tok, want, (size_t)nid, &back, &err);
     if (back.len == nb && !memcmp(back.data, bytes, nb)) round++;
@@ -76,6 +84,8 @@ static void test_vectors(pal_tokenizer *tok) {
   CHECK(n >= 300, "at least 300 tiktoken vectors (%d)", n);
   CHECK(equal == n, "every id equals tiktoken's on %d/%d strings", equal, n);
   CHECK(round == n, "decoding tiktoken's ids gives the string back (%d/%d)", round, n);
+  CHECK(have_ref && ref_equal == n, "GPT-2's encoder.py merge rule agrees with tiktoken on %d/%d", ref_equal, n);
+  if (have_ref) bpe_ref_free(&ref);
   free(text);
 }
 
@@ -149,6 +159,20 @@ static void test_kjv(pal_tokenizer *tok) {
       pal_bpe_heap_threshold = 1;
       pal_ids hp = {0};
       pal_tokenizer_encode(tok, text.data, nb, 0, &hp, &err);
+      bpe_ref ref;
+      if (bpe_ref_load(&ref, GPT2_DIR) == 0) {
+        /* GPT-2's own algorithm (merges.txt ranks, as encoder.py and HF GPT2Tokenizer) on
+         * the same pieces agrees with tiktoken's rule that palimpsest uses */
+        pal_ids rids = {0};
+        size_t rn = check_sanitized() ? 20000 : 60000;
+        pal_ids mine = {0};
+        pal_tokenizer_encode(tok, text.data, rn, 0, &mine, &err);
+        CHECK(bpe_ref_encode(&ref, text.data, rn, &rids) == 0 && rids.len == mine.len &&
+              !memcmp(rids.data, mine.data, mine.len * sizeof(int)),
+              "KJV prefix (%zu bytes): GPT-2's encoder.py merge rule gives the same ids", rn);
+        pal_ids_free(&rids); pal_ids_free(&mine);
+        bpe_ref_free(&ref);
+      }
       pal_bpe_heap_threshold = keep;
       CHECK(hp.len == ids.len && !memcmp(hp.data, ids.data, ids.len * sizeof(int)),
             "KJV prefix with the heap merger for every piece: same ids");
