@@ -60,6 +60,15 @@ if [ -f "$GPT2/vocab.json" ]; then
   check_fails "a missing input is named" "no_such.txt: cannot open" $PAL encode --tokenizer $GPT2 "$TMP/no_such.txt" -o "$TMP/none.bin"
   check "and leaves no shard" test ! -e "$TMP/none.bin"
   check_fails "an unwritable output fails" "cannot create" $PAL encode --tokenizer $GPT2 "$TMP/a.txt" -o "$TMP/no/dir/x.bin"
+  if [ "${PAL_SANITIZED:-0}" = 0 ] && [ -x /usr/bin/time ]; then
+    # 128 MB through stdin: memory stays far below the input's size
+    rss=$(yes "The keeper's lamp burned low; 42 moths  circled it." | head -c 128M |
+          /usr/bin/time -f "%M" $PAL encode --tokenizer $GPT2 - -o "$TMP/big.bin" 2>&1 >/dev/null | tail -1)
+    check_eq "128 MB streamed: 1024 + 2 x 38716652 bytes of shard" 77434328 "$(stat -c %s "$TMP/big.bin" 2>/dev/null)"
+    if [ "${rss:-999999}" -lt 98304 ] 2>/dev/null; then ok "128 MB streamed in ${rss} KB of memory (< 96 MB)"
+    else not_ok "128 MB streamed in under 96 MB of memory (max RSS ${rss} KB)"; fi
+    rm -f "$TMP/big.bin"
+  fi
 else
   echo "# GPT-2 checks skipped: $GPT2 missing (run scripts/setup.sh)"
 fi

@@ -14,6 +14,7 @@ static char g_dir[64];
 static void path_in(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", g_dir, name); }
 
 static void write_text(const char *path, const char *s, size_t n) {
+  unlink(path);   /* a fresh inode: rewriting a truncated file makes ext4 flush on close */
   FILE *fp = fopen(path, "wb");
   fwrite(s, 1, n, fp);
   fclose(fp);
