@@ -216,6 +216,7 @@ int main(void) {
   pal_voice half = {.n = 2, .model = {0, 1}, .weight = {0.5f, 0.5f}, .step = -1};
   pal_gen_opts go = so;
   go.sample.temperature = 0;
+  go.length = 40;
   pal_gen_result g1, g2, g3;
   gen_ids(one, 1, &solo, 1, NULL, &go, prompt, np, &g1);
   gen_ids(aa, 2, &half, 1, NULL, &go, prompt, np, &g2);
