@@ -135,11 +135,12 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   float *packed = malloc((size_t)B * V * sizeof *packed);
   int *voice_of = malloc((size_t)B * sizeof *voice_of);
   int *base_len = malloc((size_t)B * sizeof *base_len);
+  int *act = malloc((size_t)B * sizeof *act), *grp = malloc((size_t)B * sizeof *grp);
   pal_sampler sampler = {0};
   res->n_rows = B;
   res->ids = calloc((size_t)B, sizeof *res->ids);
   res->stop_reason = calloc((size_t)B, sizeof *res->stop_reason);
-  if (!g.kv || !g.rows || !g.ids || !g.sel || !mlog || !logits || !packed || !voice_of || !base_len ||
+  if (!g.kv || !g.rows || !g.ids || !g.sel || !mlog || !logits || !packed || !voice_of || !base_len || !act || !grp ||
       !res->ids || !res->stop_reason) { pal_errorf(err, "generate: out of memory"); goto done; }
   if (pal_sampler_init(&sampler, V, err)) goto done;
   for (int c = 0; c < g.n_kv; c++)
@@ -188,8 +189,6 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       }
       base_len[r] = pal_kv_len(g.kv[0], r);
     }
-    int *act = malloc((size_t)n_act * sizeof *act), *grp = malloc((size_t)n_act * sizeof *grp);
-    if (!act || !grp) { free(act); free(grp); pal_errorf(err, "generate: out of memory"); goto done; }
     memcpy(act, g.sel, (size_t)n_act * sizeof *act);
     int fail = 0;
     if (o->context_own) {
@@ -248,8 +247,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
         }
       }
     }
-    free(grp);
-    if (fail) { free(act); goto done; }
+    if (fail) goto done;
     /* sample each row on this thread, in row order */
     for (int a = 0; a < n_act; a++) {
       int r = act[a];
@@ -259,18 +257,17 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = 1; continue; }
       rs->reader[rs->hist.len] = -1;
       if (pal_ids_push(&rs->hist, id) || pal_ids_push(&res->ids[r], id)) {
-        free(act); pal_errorf(err, "generate: out of memory"); goto done;
+        pal_errorf(err, "generate: out of memory"); goto done;
       }
-      if (cb && cb(ud, r, i, id, voice_of[r])) { free(act); pal_errorf(err, "generate: stopped"); goto done; }
+      if (cb && cb(ud, r, i, id, voice_of[r])) { pal_errorf(err, "generate: stopped"); goto done; }
       if (need_text) {
         size_t bl = 0;
         const char *bytes = pal_tokenizer_token_bytes(tok, id, &bl);
         if (sched) pal_schedule_note(sched, &rs->st, bytes, bytes ? bl : 0);
-        if (bytes && pal_buf_append(&rs->text, bytes, bl)) { free(act); pal_errorf(err, "generate: out of memory"); goto done; }
+        if (bytes && pal_buf_append(&rs->text, bytes, bl)) { pal_errorf(err, "generate: out of memory"); goto done; }
         if (stop_hit(o, &rs->text, bl)) { rs->done = 1; res->stop_reason[r] = 2; }
       }
     }
-    free(act);
   }
   res->gen_s = pal_time_now() - t1;
   rc = 0;
@@ -282,7 +279,7 @@ done:
     free(g.rows[r].reader);
     pal_buf_free(&g.rows[r].text);
   }
-  free(g.rows); free(g.ids); free(g.sel); free(mlog); free(logits); free(packed); free(voice_of); free(base_len);
+  free(g.rows); free(g.ids); free(g.sel); free(mlog); free(logits); free(packed); free(voice_of); free(base_len); free(act); free(grp);
   pal_sampler_free(&sampler);
   if (rc) pal_gen_result_free(res);
   return rc;
