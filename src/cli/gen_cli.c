@@ -199,8 +199,14 @@ int gen_json_str(pal_buf *b, const char *s, size_t len) {
 }
 
 int gen_decode(const pal_tokenizer *tok, const int *ids, size_t n, pal_buf *out) {
-  if (!tok) return pal_buf_append(out, "", 0);
-  return pal_tokenizer_decode(tok, ids, n, out, NULL);
+  if (pal_buf_append(out, "", 0)) return -1;
+  for (size_t i = 0; tok && i < n; i++) {
+    size_t bl = 0;
+    const char *bytes = pal_tokenizer_token_bytes(tok, ids[i], &bl);
+    /* an id past the tokenizer (a padded vocabulary) prints as U+FFFD */
+    if (bytes ? pal_buf_append(out, bytes, bl) : pal_buf_append(out, "\xEF\xBF\xBD", 3)) return -1;
+  }
+  return 0;
 }
 
 int gen_colour(int voice) {
@@ -252,7 +258,8 @@ int gen_printer_token(void *ud, int row, int i, int id, int voice) {
   size_t bl = 0;
   const char *bytes = pal_tokenizer_token_bytes(p->tok, id, &bl);
   pal_buf *pend = &p->pending[row];
-  if (bytes && pal_buf_append(pend, bytes, bl)) return -1;
+  if (!bytes) { bytes = "\xEF\xBF\xBD"; bl = 3; }   /* an id past the tokenizer */
+  if (pal_buf_append(pend, bytes, bl)) return -1;
   size_t k = pal_utf8_complete_prefix(pend->data ? pend->data : "", pend->len);
   if (p->format == GEN_FMT_TEXT) {
     put_text(p, pend->data, k, voice);
@@ -335,6 +342,7 @@ int gen_printer_finish(gen_printer *p, const pal_gen_result *res, const pal_ids 
       for (size_t i = 0; i < ids->len && p->tok; i++) {
         size_t bl = 0;
         const char *bytes = pal_tokenizer_token_bytes(p->tok, ids->data[i], &bl);
+        if (!bytes) { bytes = "\xEF\xBF\xBD"; bl = 3; }
         pal_buf_append(&pend, bytes, bl);
         size_t k = pal_utf8_complete_prefix(pend.data, pend.len);
         put_text(p, pend.data, k, p->voices[r].len > i ? p->voices[r].data[i] : 0);

@@ -51,7 +51,7 @@ static int refill(gen *g, int r) {
   int end = (int)rs->hist.len - 1;
   for (int c = 0; c < g->n_kv; c++) {
     pal_kv_truncate(g->kv[c], r, 0);
-    if (g->n_kv > 1) { if (feed(g, c, c, &r, 1, rs->start, end, NULL)) return -1; continue; }
+    if (g->o->context_own) { if (feed(g, c, c, &r, 1, rs->start, end, NULL)) return -1; continue; }
     int a = rs->start;
     while (a < end) {
       int b = a + 1;

@@ -60,6 +60,10 @@ done
 slide=$($PAL sample --model $A --length 90 --seed 6 --ignore-eot --format ids --quiet)
 w=$($PAL weave --checkpoints $A,$C1 --schedule blocks:7 --length 90 --seed 6 --ignore-eot --format ids --quiet)
 check_eq "weave over copies past n_ctx (sliding, shared) = sample" "$slide" "$w"
+w=$($PAL weave --checkpoints $A --context own --length 90 --seed 6 --ignore-eot --format ids --quiet)
+check_eq "weave, one checkpoint, own context, past n_ctx = sample" "$slide" "$w"
+w=$($PAL weave --checkpoints $A,$C1 --context own --schedule cycle --length 90 --seed 6 --ignore-eot --format ids --quiet)
+check_eq "weave over copies past n_ctx (sliding, own) = sample" "$slide" "$w"
 
 # ---- blends and interpolation
 B=$R/checkpoint-10
