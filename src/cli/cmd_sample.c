@@ -21,10 +21,10 @@ int pal_cmd_sample(int argc, char **argv) {
   char usage[4096];
   snprintf(usage, sizeof usage, "%s\n%s", USAGE, GEN_CLI_HELP);
   int pr = pal_args_parse(argc, argv, usage, opts, NULL);
-  if (pr) { pal_strs_free(&g.stops); return pr > 0 ? 0 : 1; }
+  if (pr) { gen_cli_free(&g); return pr > 0 ? 0 : 1; }
   int fmt = gen_cli_check("sample", &g);
-  if (fmt < 0) { pal_strs_free(&g.stops); return 1; }
-  if (!model) { pal_strs_free(&g.stops); return pal_cli_fail("sample: --model DIR is required"); }
+  if (fmt < 0) { gen_cli_free(&g); return 1; }
+  if (!model) { gen_cli_free(&g); return pal_cli_fail("sample: --model DIR is required"); }
 
   pal_error err = {{0}};
   gen_models ms;
@@ -35,7 +35,7 @@ int pal_cmd_sample(int argc, char **argv) {
   gen_printer pp = {0};
   int rc = 1;
   const char *dirs[1] = {model};
-  if (gen_models_open(&ms, dirs, 1, &err)) { pal_strs_free(&g.stops); return pal_cli_error(&err); }
+  if (gen_models_open(&ms, dirs, 1, &err)) { gen_cli_free(&g); return pal_cli_error(&err); }
   const pal_config *cfg = &ms.dirs[0].config;
   int need_tok = fmt != GEN_FMT_IDS || g.prompt || g.prompt_file || g.stops.n > 0;
   if (gen_tokenizer_open(&tok, g.tokenizer, dirs, 1, need_tok, &err)) goto fail;
@@ -79,6 +79,6 @@ done:
   pal_buf_free(&prompt_text);
   pal_tokenizer_free(tok);
   gen_models_close(&ms);
-  pal_strs_free(&g.stops);
+  gen_cli_free(&g);
   return rc;
 }

@@ -155,6 +155,6 @@ done:
   pal_buf_free(&prompt_text);
   pal_buf_free(&line);
   pal_buf_free(&text);
-  pal_strs_free(&g.stops);
+  gen_cli_free(&g);
   return rc;
 }

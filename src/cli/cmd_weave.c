@@ -242,7 +242,7 @@ done:
   pal_ckpt_refs_free(refs, n_refs);
   free(paths.items);
   free(path_store);
-  pal_strs_free(&g.stops);
+  gen_cli_free(&g);
   pal_strs_free(&blends);
   pal_strs_free(&interps);
   return rc;

@@ -42,7 +42,7 @@ int gen_cli_add_opts(pal_opt *opts, gen_cli_opts *o) {
     {"min-p", PAL_OPT_FLOAT, &o->s.min_p, "drop ids below p * the top probability (0 = off)", 0},
     {"repetition-penalty", PAL_OPT_FLOAT, &o->s.repetition_penalty, "CTRL penalty on seen ids (1 = off)", 0},
     {"no-repeat-ngram", PAL_OPT_INT, &o->s.no_repeat_ngram, "never repeat an n-gram of this size (0 = off)", 0},
-    {"stop", PAL_OPT_STRS, &o->stops, "stop a sample after this string (repeatable)", 0},
+    {"stop", PAL_OPT_STRS, &o->stops, "stop a sample after this string (\\n, \\t understood; repeatable)", 0},
     {"include-prompt", PAL_OPT_FLAG, &o->include_prompt, "print the prompt before the text", 0},
     {"ignore-eot", PAL_OPT_FLAG, &o->ignore_eot, "do not stop at <|endoftext|>", 0},
     {"format", PAL_OPT_STR, &o->format, "text | jsonl | ids (text)", 0},
@@ -55,8 +55,40 @@ int gen_cli_add_opts(pal_opt *opts, gen_cli_opts *o) {
   return n;
 }
 
+void gen_cli_free(gen_cli_opts *o) {
+  for (int i = 0; o->stop_copies && i < o->stops.n; i++) free(o->stop_copies[i]);
+  free(o->stop_copies);
+  o->stop_copies = NULL;
+  pal_strs_free(&o->stops);
+}
+
+/* "\n" -> newline, "\t" -> tab, "\\" -> backslash; anything else is kept as written. */
+static char *unescape(const char *s) {
+  char *out = malloc(strlen(s) + 1), *w = out;
+  if (!out) return NULL;
+  for (; *s; s++) {
+    if (s[0] == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
+      *w++ = s[1] == 'n' ? '\n' : s[1] == 't' ? '\t' : '\\';
+      s++;
+    } else {
+      *w++ = *s;
+    }
+  }
+  *w = 0;
+  return out;
+}
+
 int gen_cli_check(const char *cmd, gen_cli_opts *o) {
   pal_error err = {{0}};
+  if (o->stops.n) {
+    o->stop_copies = calloc((size_t)o->stops.n, sizeof *o->stop_copies);
+    if (!o->stop_copies) return pal_cli_fail("out of memory"), -1;
+    for (int i = 0; i < o->stops.n; i++) {
+      if (!(o->stop_copies[i] = unescape(o->stops.items[i]))) return pal_cli_fail("out of memory"), -1;
+      if (!o->stop_copies[i][0]) return pal_cli_fail("%s: --stop: an empty string", cmd), -1;
+      o->stops.items[i] = o->stop_copies[i];
+    }
+  }
   if (pal_sample_opts_validate(&o->s, &err)) return pal_cli_fail("%s: --%s", cmd, err.msg), -1;
   if (o->length < 0) return pal_cli_fail("%s: --length %d is below 0", cmd, o->length), -1;
   if (o->n < 1 || o->n > 256) return pal_cli_fail("%s: --n %d is outside 1..256", cmd, o->n), -1;

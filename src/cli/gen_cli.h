@@ -12,6 +12,7 @@ typedef struct gen_cli_opts {
   long seed;
   const char *prompt, *prompt_file, *prompt_ids, *format, *tokenizer, *color;
   pal_strs stops;
+  char **stop_copies;          /* --stop values with \n, \t, \\ unescaped (owned) */
 } gen_cli_opts;
 
 enum { GEN_FMT_TEXT, GEN_FMT_JSONL, GEN_FMT_IDS };
@@ -22,6 +23,8 @@ int  gen_cli_add_opts(pal_opt *opts, gen_cli_opts *o);
 /* Checks the values (temperature >= 0, top-p in (0,1], ...) and applies --threads.
  * Returns the format (GEN_FMT_*) or -1 after printing the error. */
 int  gen_cli_check(const char *cmd, gen_cli_opts *o);
+/* Frees what gen_cli_check made and the repeatable flags. */
+void gen_cli_free(gen_cli_opts *o);
 /* Help text shared by the commands (the sliding window, the seeds, eot). */
 extern const char GEN_CLI_HELP[];
 
