@@ -249,6 +249,7 @@ int main(void) {
     kept = check_read(path_of("out.txt"), NULL);
     CHECK(kept && !strcmp(kept, "keep me"), "a failed write leaves the old mixture");
     free(kept);
+    free((char *)E[0].path);
     E[0].path = path_of("out.txt");
     CHECK(pal_mix_run(E, 2, &o, NULL, NULL, &err) < 0 && strstr(err.msg, "the output is also a source"), "output = a source refused");
     E[0].path = NULL;
