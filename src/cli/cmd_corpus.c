@@ -103,7 +103,13 @@ static int deb_unpack(fetch_ctx *c, const char *pkg) {
   if (find_file(debdir, prefix, ".deb", deb, sizeof deb)) {
     if (!c->quiet) fprintf(stderr, "corpus: apt-get download %s (into %s)\n", pkg, debdir);
     char *argv[] = {"apt-get", "download", "-q", (char *)pkg, NULL};
-    if (run(debdir, argv, NULL)) return -1;
+    if (run(debdir, argv, NULL)) {
+      /* a fresh image often has no package lists yet: as root, fetch them once and retry */
+      if (geteuid() != 0) return pal_cli_fail("corpus: run 'apt-get update' (as root) and try again");
+      if (!c->quiet) fprintf(stderr, "corpus: apt-get update, then again\n");
+      char *update[] = {"apt-get", "update", "-q", NULL};
+      if (run(NULL, update, NULL) || run(debdir, argv, NULL)) return -1;
+    }
     if (find_file(debdir, prefix, ".deb", deb, sizeof deb)) return pal_cli_fail("corpus: apt-get download %s left no .deb in %s", pkg, debdir);
   }
   char *argv[] = {"dpkg-deb", "-x", deb, root, NULL};
