@@ -320,6 +320,26 @@ static int same_file(const char *a, const char *b) {
   return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* "out/mix/m.txt" -> creates out/ and out/mix/ when missing (only once the sources are good). */
+static int make_parent_dirs(const char *path, pal_error *err) {
+  char *dir = strdup(path);
+  if (!dir) return pal_errorf(err, "out of memory");
+  for (char *p = dir + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    struct stat st;
+    if (stat(dir, &st) != 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+      int e = errno;
+      pal_errorf(err, "%s: cannot create folder %s: %s", path, dir, strerror(e));
+      free(dir);
+      return -1;
+    }
+    *p = '/';
+  }
+  free(dir);
+  return 0;
+}
+
 int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
                 pal_mix_stats *stats, long *n_out, pal_error *err) {
   if (n < 1) return pal_errorf(err, "mix: no sources given");
@@ -390,6 +410,7 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
     if (got == 0) { empty_source_error(&S[i], err); goto done; }
   }
 
+  if (make_parent_dirs(opt->output, err)) goto done;
   if (pal_atomic_open(&o.out, opt->output, err)) goto done;
   setvbuf(o.out.fp, NULL, _IOFBF, 1 << 20);
   const char *prov = opt->provenance;

@@ -129,6 +129,10 @@ check_fails "no overwrite without --force" "out.txt: already exists \(use --forc
 check_eq "the old file is untouched" keep "$(cat out.txt)"
 check "--force overwrites" $PAL mix x.txt -o out.txt --force --quiet
 check_eq "the new mixture" "Hello, World!" "$(cat out.txt)"
+check "the output's folders are made" $PAL mix x.txt -o sub/dir/m.txt --quiet
+check "...holding the mixture" test -s sub/dir/m.txt
+check_fails "a failing mix makes no folder" "nope.txt: cannot open" $PAL mix nope.txt -o other/m.txt
+check "...none" test ! -e other
 check "mix --help" bash -c "$PAL mix --help | grep -q -- '--interleave MODE'"
 check "corpus --help" bash -c "$PAL corpus --help | grep -q 'corpus fetch'"
 check_fails "an unknown corpus subcommand" "corpus: unknown subcommand 'frob'" $PAL corpus frob
