@@ -26,6 +26,7 @@ static const char USAGE[] =
 
 typedef struct fetch_ctx {
   const char *out, *cache;
+  const char *sysroot;        /* "" normally; tests put fake fortunes and polygen under one */
   int force, quiet;
   pal_buf manifest_old, manifest_new;
 } fetch_ctx;
@@ -140,7 +141,8 @@ static int make_moby(fetch_ctx *c, pal_buf *text) {
 }
 
 static int make_poems(fetch_ctx *c, pal_buf *text) {
-  char path[4096] = "/usr/share/games/fortunes/songs-poems";
+  char path[4096];
+  snprintf(path, sizeof path, "%s/usr/share/games/fortunes/songs-poems", c->sysroot);
   if (!file_exists(path)) {
     snprintf(path, sizeof path, "%s/root/usr/share/games/fortunes/songs-poems", c->cache);
     if (!file_exists(path) && deb_unpack(c, "fortunes")) return -1;
@@ -210,17 +212,19 @@ static int make_sports(fetch_ctx *c, pal_buf *text) {
 static int make_polygen(fetch_ctx *c, pal_buf *text) {
   static const char *const grammars[] = {"bio", "manager", "genius", "paper2", "photoshop", "artex", "reviews"};
   enum { N_GRAMMARS = 7 };
-  const char *bin = file_exists("/usr/games/polygen") ? "/usr/games/polygen" : "polygen";
-  const char *dir = "/usr/share/polygen/eng";
+  char bin[1100], dir[1100];
+  snprintf(bin, sizeof bin, "%s/usr/games/polygen", c->sysroot);
+  if (!file_exists(bin) && !*c->sysroot) snprintf(bin, sizeof bin, "polygen");
+  snprintf(dir, sizeof dir, "%s/usr/share/polygen/eng", c->sysroot);
   pal_buf parts[N_GRAMMARS];
   memset(parts, 0, sizeof parts);
   int rc = 0;
   for (int g = 0; g < N_GRAMMARS && !rc; g++) {
-    char grm[512];
+    char grm[1200];
     snprintf(grm, sizeof grm, "%s/%s.grm", dir, grammars[g]);
     if (!file_exists(grm)) { rc = pal_cli_fail("corpus: %s: missing: install polygen and polygen-data (scripts/setup.sh)", grm); break; }
     pal_buf raw = {0};
-    char *argv[] = {(char *)bin, "-seed", "1", "-X", "300", grm, NULL};
+    char *argv[] = {bin, "-seed", "1", "-X", "300", grm, NULL};
     if (run(NULL, argv, &raw)) { pal_buf_free(&raw); rc = -1; break; }
     /* artex and reviews write HTML; the same pass trims and drops blank lines in the rest */
     if (pal_html_to_text(raw.data ? raw.data : "", raw.len, &parts[g])) rc = pal_cli_fail("corpus: out of memory");
@@ -297,18 +301,20 @@ static int one_corpus(fetch_ctx *c, const char *file, make_fn make, const char *
 }
 
 static int fetch(int argc, char **argv) {
-  const char *out = "data/corpora", *cache = "cache";
+  const char *out = "data/corpora", *cache = "cache", *sysroot = "";
   int force = 0, quiet = 0;
   pal_opt opts[] = {
     {"out", PAL_OPT_STR, &out, "where the texts go (default data/corpora)", 0},
     {"cache", PAL_OPT_STR, &cache, "where packages are downloaded and unpacked (default cache)", 0},
     {"force", PAL_OPT_FLAG, &force, "extract again even what is already there", 0},
     {"quiet", PAL_OPT_FLAG, &quiet, "no progress notes on stderr", 0},
+    {"sysroot", PAL_OPT_STR, &sysroot, "look for fortunes and polygen under this folder (tests)", 0},
     {NULL, 0, NULL, NULL, 0}};
   int pr = pal_args_parse(argc, argv, USAGE, opts, NULL);
   if (pr) return pr > 0 ? 0 : 1;
-  if (strlen(out) > 1000 || strlen(cache) > 1000) return pal_cli_fail("corpus: --out and --cache must be shorter than 1000 bytes");
-  fetch_ctx c = {out, cache, force, quiet, {0}, {0}};
+  if (strlen(out) > 1000 || strlen(cache) > 1000 || strlen(sysroot) > 1000)
+    return pal_cli_fail("corpus: --out, --cache and --sysroot must be shorter than 1000 bytes");
+  fetch_ctx c = {out, cache, sysroot, force, quiet, {0}, {0}};
   if (mkdirs(out)) return pal_cli_fail("corpus: %s: cannot create: %s", out, strerror(errno));
   char mpath[4096];
   snprintf(mpath, sizeof mpath, "%s/MANIFEST.tsv", out);
