@@ -66,18 +66,18 @@ check_eq "--force makes everything again" 5 "$(grep -c '(made in' <<<"$out")"
 
 # the default recipe on these corpora (paths relative to the current folder)
 $PAL mix --recipe "$REPO/recipes/default.ini" -o mixture.txt --quiet
-check_eq "recipes/default.ini: sentences, lines, reportage pieces stripped of digits, lines; until the shortest" "ETYMOLOGY.
-Roses are red,
+check_eq "recipes/default.ini: the original order (slurry, sports pieces without digits, novel sentences, poem lines) until the shortest" "bio first line
 The team won
-bio first line
+ETYMOLOGY.
+Roses are red,
+manager first line
+The team won
 Call me Nobody.
 Violets blue.
+genius first line
 The team won
-manager first line
 It was cold.
-Second poem
-The team won
-genius first line" "$(cat mixture.txt)"
+Second poem" "$(cat mixture.txt)"
 
 rm $sys/usr/share/polygen/eng/reviews.grm data/corpora/polygen.txt
 check_fails "a missing grammar is named" "reviews.grm: missing: install polygen and polygen-data" fetch
