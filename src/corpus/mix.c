@@ -431,6 +431,11 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
   else if (opt->mode == PAL_MIX_SPREAD) mrc = mix_spread(S, n, target, &o, err);
   else mrc = mix_blocks(S, n, opt->block > 0 ? opt->block : 1, until, &o, err);
   if (mrc) goto done;
+  if (o.n_out == 0) {
+    pal_errorf(err, "%s: the mixture would be empty (blocks:%ld needs that many units from every source)",
+               opt->output, opt->block);
+    goto done;
+  }
   if (pal_fault_check(o.out_bytes, err, opt->output)) goto done;
   if (o.have_prov) {
     char *pp = strdup(o.prov.path);

@@ -80,6 +80,13 @@ int main(void) {
   expect_mix(S, 3, &o, "A1 A2 B1 B2 C1 C2", "blocks:2 until the shortest");
   pal_until_parse("longest", &o);
   expect_mix(S, 3, &o, "A1 A2 B1 B2 C1 C2 A3 A4 C3", "blocks:2 until the longest");
+  {
+    pal_mix_options_init(&o);
+    pal_mix_mode_parse("blocks:3", &o);
+    pal_error err = {{0}};
+    CHECK(run_mix(S, 3, &o, NULL, &err) < 0 && strstr(err.msg, "the mixture would be empty"),
+          "blocks:3 until the shortest with a 2-unit source writes nothing: %s", err.msg);
+  }
   pal_mix_options_init(&o);
   pal_mix_mode_parse("spread", &o);
   /* A at 1/8 3/8 5/8 7/8, B at 1/4 3/4, C at 1/6 1/2 5/6 */

@@ -63,6 +63,13 @@ static void clean(const char *in, unsigned strip, int lower, int collapse, const
   pal_buf_free(&out);
 }
 
+typedef struct { size_t len, last_end; int ok; } spans_check;
+static void check_span(void *ctx, size_t a, size_t b) {
+  spans_check *c = ctx;
+  if (!(a < b && b <= c->len && a >= c->last_end)) c->ok = 0;
+  c->last_end = b;
+}
+
 typedef struct { int n; char last[256]; } warnings;
 static void on_warn(void *ctx, const char *msg) {
   warnings *w = ctx;
@@ -93,6 +100,34 @@ int main(void) {
             "The cat, e.g. Tom, sat. | The Rev. Mr. Mapple spoke--St. Mark!--and Dr. Bunger too.", "e.g., Rev., --St.");
   sentences("  CHAPTER 1. Loomings.  ", "CHAPTER 1. | Loomings.", "a numbered heading; ends trimmed");
   sentences("no capital. after this", "no capital. after this", "lowercase after a stop goes on");
+
+  /* random bytes from an alphabet of the rules' own characters: spans stay in bounds, in order */
+  {
+    static const char *const bits[] = {".", "?", "!", " ", "\n", "\"", "'", "(", ")", "Mr", "J", "I", "a", "A", "3",
+                                       "\xE2\x80\xA6", "\xE2\x80\x9D", "\xE2\x80\x94", "\xE2\x80", "\xC3", "\xFF", "--"};
+    pal_rng rng;
+    pal_rng_seed(&rng, 4);
+    int fine = 1;
+    for (int trial = 0; trial < 3000 && fine; trial++) {
+      char text[400];
+      size_t n = 0;
+      int parts = (int)pal_rng_below(&rng, 60);
+      for (int k = 0; k < parts; k++) {
+        const char *b = bits[pal_rng_below(&rng, sizeof bits / sizeof bits[0])];
+        size_t bl = strlen(b);
+        if (n + bl >= sizeof text) break;
+        memcpy(text + n, b, bl);
+        n += bl;
+      }
+      char *copy = malloc(n ? n : 1);  /* exact size, so ASan sees any overread */
+      memcpy(copy, text, n);
+      spans_check sc = {n, 0, 1};
+      pal_split_sentences(copy, n, check_span, &sc);
+      fine = sc.ok;
+      free(copy);
+    }
+    CHECK(fine, "3000 random texts: sentence spans in bounds, ordered, trimmed");
+  }
 
   /* ---- units and offsets */
   check_units("  a  \n\n b\r\nc", PAL_UNIT_LINE, "a@2+1#0 | b@8+1#1 | c@11+1#2", "trimmed, CRLF, blank lines skipped, no final newline");
@@ -175,6 +210,23 @@ int main(void) {
   clean("A\xFF" "B", PAL_STRIP_PUNCT, 1, 1, "a\xFF" "b", "invalid bytes survive cleaning");
   clean("$5 + 3 = <8> ^_^ `x` | ~", PAL_STRIP_PUNCT | PAL_STRIP_DIGITS, 0, 1, "x", "ASCII symbols count as punctuation");
   clean("!!!", PAL_STRIP_PUNCT, 0, 0, "", "nothing left");
+  {
+    pal_rng rng;
+    pal_rng_seed(&rng, 5);
+    int fine = 1;
+    for (int trial = 0; trial < 3000; trial++) {
+      size_t n = pal_rng_below(&rng, 64);
+      char *in = malloc(n ? n : 1);
+      for (size_t i = 0; i < n; i++) in[i] = (char)pal_rng_below(&rng, 256);
+      pal_clean_opts o = {pal_rng_below(&rng, 16), (int)pal_rng_below(&rng, 2), (int)pal_rng_below(&rng, 2)};
+      pal_buf out = {0};
+      fine &= pal_clean_unit(in, n, &o, &out) == 0 && out.len <= 2 * n;
+      fine &= pal_utf8_count_chars(in, n) <= n;
+      pal_buf_free(&out);
+      free(in);
+    }
+    CHECK(fine, "3000 random byte strings clean without a crash, never more than doubling");
+  }
   CHECK(pal_utf8_count_chars("\xC2\xBD\xE2\x80\x94\xC3\xA9", 7) == 3, "characters, not bytes");
   CHECK(pal_utf8_count_chars("a\xFF" "b", 3) == 3, "an invalid byte counts as one character");
   CHECK(pal_strip_parse("punct,digits") == (PAL_STRIP_PUNCT | PAL_STRIP_DIGITS) && pal_strip_parse("none") == 0 &&
