@@ -102,7 +102,7 @@ size_t pal_utf8_invalid(const char *s, size_t len, size_t *first);
 /* ---------------------------------------------------------------- the mixture */
 typedef struct pal_mix_source {
   const char *name;           /* label for --stats (recipe section); NULL -> path */
-  const char *path;
+  const char *path;           /* "-" = standard input (not with spread) */
   pal_unit_kind unit;
   long min_chars, max_chars;  /* inclusive bounds; 0 = none */
   int measure_clean;          /* 0: measure the raw unit, 1: the cleaned one */

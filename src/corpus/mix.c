@@ -90,7 +90,8 @@ typedef struct mix_src {
 } mix_src;
 
 static int src_open(mix_src *s, const pal_mix_options *opt, int quiet, pal_error *err) {
-  if (pal_unit_reader_open(&s->rd, s->cfg->path, NULL, s->cfg->unit, s->cfg->binary_ok,
+  int is_stdin = !strcmp(s->cfg->path, "-");
+  if (pal_unit_reader_open(&s->rd, is_stdin ? "(stdin)" : s->cfg->path, is_stdin ? stdin : NULL, s->cfg->unit, s->cfg->binary_ok,
                            quiet ? NULL : opt->warn, opt->warn_ctx, err)) return -1;
   s->open = 1;
   s->exhausted = 0;
@@ -344,6 +345,11 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
                 pal_mix_stats *stats, long *n_out, pal_error *err) {
   if (n < 1) return pal_errorf(err, "mix: no sources given");
   if (!opt->output || !*opt->output) return pal_errorf(err, "mix: no output file given (-o MIXTURE.txt)");
+  int n_stdin = 0;
+  for (int i = 0; i < n; i++) n_stdin += !strcmp(src[i].path, "-");
+  if (n_stdin > 1) return pal_errorf(err, "mix: '-' (standard input) can be only one source");
+  if (n_stdin && opt->mode == PAL_MIX_SPREAD)
+    return pal_errorf(err, "mix: --interleave spread reads every source twice, so not '-' (standard input)");
   for (int i = 0; i < n; i++) {
     const pal_mix_source *c = &src[i];
     if (c->min_chars && c->max_chars && c->min_chars > c->max_chars)

@@ -84,6 +84,14 @@ hello world
 Hello, World!" "$(cat pos.txt)"
 check "--no-provenance writes none" test ! -e pos.txt.provenance.tsv
 
+# ---- standard input
+printf 'one\ntwo\n' | $PAL mix - x.txt -o stdin.txt --until longest --quiet
+check_eq "'-' reads standard input" "one
+Hello, World!
+two" "$(cat stdin.txt)"
+check_eq "its provenance says '-'" "1	-	0	0	3	0	3" "$(sed -n 2p stdin.txt.provenance.tsv)"
+check_fails "spread cannot read standard input" "spread reads every source twice" $PAL mix --interleave spread - x.txt -o s.txt
+
 # ---- UTF-8, long lines, binary
 printf 'good\nbad \xff here\n' > badutf.txt
 err=$($PAL mix badutf.txt -o utf.txt 2>&1 >/dev/null); rc=$?
