@@ -215,7 +215,7 @@ static int load_recipe(mix_cli *m, const char *file) {
   pal_error err = {{0}};
   if (pal_read_file(file, &text, &len, &err)) return pal_cli_error(&err);
   if (memchr(text, 0, len)) { free(text); return pal_cli_fail("%s: NUL byte: not a recipe", file); }
-  own(&m->strs, text);
+  if (!own(&m->strs, text)) return pal_cli_fail("out of memory");
   enum { NONE, MIX, SOURCE } section = NONE;
   pal_mix_source *cur = NULL;
   int cur_line = 0, line_no = 0, n_mix = 0;
