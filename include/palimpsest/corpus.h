@@ -39,7 +39,8 @@ typedef struct pal_unit {
 
 /* A streaming reader of one source: memory is the longest line (paragraph in sentence and
  * paragraph mode), never the file. Refuses a NUL byte or a clearly binary start unless
- * binary_ok; warns (through warn) about invalid UTF-8, which it passes through. */
+ * binary_ok; warns (through warn) about invalid UTF-8, which it passes through. A UTF-8 BOM
+ * at the start is skipped (offsets still count it). */
 typedef struct pal_unit_reader {
   FILE *fp;
   int own_fp;

@@ -104,6 +104,7 @@ static int fill(pal_unit_reader *r, pal_error *err) {
     size_t n = r->end < 4096 ? r->end : 4096;
     if (!r->binary_ok && looks_binary((unsigned char *)r->buf, n))
       return pal_errorf(err, "%s: looks binary (control bytes at the start): refused (use --binary-ok)", r->path);
+    if (r->end >= 3 && !memcmp(r->buf, "\xEF\xBB\xBF", 3)) r->start = 3;  /* a UTF-8 BOM is not text */
   }
   return 0;
 }

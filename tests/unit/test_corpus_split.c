@@ -131,6 +131,7 @@ int main(void) {
 
   /* ---- units and offsets */
   check_units("  a  \n\n b\r\nc", PAL_UNIT_LINE, "a@2+1#0 | b@8+1#1 | c@11+1#2", "trimmed, CRLF, blank lines skipped, no final newline");
+  check_units("\xEF\xBB\xBFhello\nworld", PAL_UNIT_LINE, "hello@3+5#0 | world@9+5#1", "a UTF-8 BOM is skipped, offsets still count it");
   check_units("One. Two.\nThree", PAL_UNIT_PERIOD, "One@0+3#0 | Two@5+3#1 | Three@10+5#2", "split on '.' and newlines, '.' dropped");
   check_units("a\nb\n\n\n c d\n", PAL_UNIT_PARAGRAPH, "a b@0+3#0 | c d@7+3#1", "paragraphs joined with spaces");
   check_units("A line\nwrapped here. And\n  another.\n\nNew one. Two.", PAL_UNIT_SENTENCE,
