@@ -37,8 +37,8 @@ typedef struct pal_unit {
   long index;
 } pal_unit;
 
-/* A streaming reader of one source: memory is the longest line (paragraph in sentence and
- * paragraph mode), never the file. Refuses a NUL byte or a clearly binary start unless
+/* A streaming reader of one source: memory is the longest line (in paragraph mode the longest
+ * paragraph, in sentence mode about twice the longest sentence), never the file. Refuses a NUL byte or a clearly binary start unless
  * binary_ok; warns (through warn) about invalid UTF-8, which it passes through. A UTF-8 BOM
  * at the start is skipped (offsets still count it). */
 typedef struct pal_unit_reader {
@@ -57,6 +57,8 @@ typedef struct pal_unit_reader {
   uint64_t para_offset;
   size_t *spans;               /* sentence spans of para: start, end pairs */
   size_t n_spans, cap_spans, span_i;
+  size_t tail_start, split_at;  /* sentence mode: the open sentence; when to split again */
+  int para_final;               /* sentence mode: the paragraph in para has ended */
   const char *line;            /* current line (period mode) */
   size_t line_len, line_pos;
   uint64_t line_offset;

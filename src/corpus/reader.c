@@ -205,6 +205,52 @@ static int next_paragraph(pal_unit_reader *r, pal_error *err) {
   return rc < 0 ? -1 : 1;
 }
 
+static void push_span(void *ctx, size_t start, size_t end);
+
+enum { SPLIT_MIN = 64 << 10 };
+
+/* Sentence mode: the next batch of finished sentences into r->spans. A paragraph is split when
+ * it ends; a long one also whenever it has doubled since the last split (at least 64 KB), and
+ * then every sentence but the last (which the next line may continue) is final, so memory is
+ * about twice the longest sentence, not the paragraph. 1, 0 at the end, -1 on error. */
+static int next_sentences(pal_unit_reader *r, pal_error *err) {
+  if (r->para_final) { r->para.len = 0; r->para_final = 0; r->split_at = SPLIT_MIN; }
+  else if (r->tail_start) {  /* drop the sentences already given out, keep the open one */
+    memmove(r->para.data, r->para.data + r->tail_start, r->para.len - r->tail_start);
+    r->para.len -= r->tail_start;
+    r->para_offset += r->tail_start;
+    r->tail_start = 0;
+  }
+  if (r->split_at < SPLIT_MIN) r->split_at = SPLIT_MIN;
+  r->n_spans = r->span_i = 0;
+  for (;;) {
+    const char *line;
+    size_t len;
+    uint64_t off;
+    int rc = next_line(r, &line, &len, &off, err);
+    if (rc < 0) return -1;
+    if (rc == 0 || blank(line, len)) {
+      if (r->para.len == 0) { if (rc == 0) return 0; continue; }
+      pal_split_sentences(r->para.data, r->para.len, push_span, r);
+      r->para_final = 1;
+      return 1;
+    }
+    if (r->para.len == 0) r->para_offset = off;
+    else if (pal_buf_append(&r->para, "\n", 1)) return pal_errorf(err, "%s: out of memory", r->path);
+    if (pal_buf_append(&r->para, line, len)) return pal_errorf(err, "%s: out of memory", r->path);
+    if (r->para.len < r->split_at) continue;
+    pal_split_sentences(r->para.data, r->para.len, push_span, r);
+    if (r->n_spans >= 4) {
+      r->n_spans -= 2;
+      r->tail_start = r->spans[r->n_spans];
+      r->split_at = 2 * (r->para.len - r->tail_start);
+      return 1;
+    }
+    r->n_spans = 0;
+    r->split_at = 2 * r->para.len;
+  }
+}
+
 static void push_span(void *ctx, size_t start, size_t end) {
   pal_unit_reader *r = ctx;
   if (r->n_spans + 2 > r->cap_spans) {
@@ -252,10 +298,8 @@ int pal_unit_reader_next(pal_unit_reader *r, pal_unit *u, pal_error *err) {
     }
     case PAL_UNIT_SENTENCE: {
       if (r->span_i >= r->n_spans) {
-        int rc = next_paragraph(r, err);
+        int rc = next_sentences(r, err);
         if (rc <= 0) return rc;
-        r->n_spans = r->span_i = 0;
-        pal_split_sentences(r->para.data, r->para.len, push_span, r);
         continue;
       }
       size_t a = r->spans[r->span_i], b = r->spans[r->span_i + 1];

@@ -70,6 +70,11 @@ static void check_span(void *ctx, size_t a, size_t b) {
   c->last_end = b;
 }
 
+static void collect_span(void *ctx, size_t a, size_t b) {
+  pal_ids_push(ctx, (int)a);
+  pal_ids_push(ctx, (int)b);
+}
+
 typedef struct { int n; char last[256]; } warnings;
 static void on_warn(void *ctx, const char *msg) {
   warnings *w = ctx;
@@ -138,6 +143,32 @@ int main(void) {
               "A line wrapped here.@0+20#0 | And another.@21+14#1 | New one.@37+8#2 | Two.@46+4#3",
               "wrapped lines joined before splitting; raw spans keep the newline");
 
+  /* a 1.5 MB paragraph (no blank line): the same sentences as splitting it whole, in bounded memory */
+  {
+    pal_buf text = {0};
+    for (int i = 0; i < 30000; i++)
+      pal_buf_printf(&text, i % 7 == 6 ? "no stop on line %d\n" : "words of line %d, then a stop. And more\n", i);
+    pal_ids ref = {0};
+    pal_split_sentences(text.data, text.len, collect_span, &ref);
+    FILE *fp = fmemopen(text.data, text.len, "rb");
+    pal_unit_reader r;
+    pal_error err = {{0}};
+    pal_unit_reader_open(&r, "long.txt", fp, PAL_UNIT_SENTENCE, 0, NULL, NULL, &err);
+    pal_unit u;
+    size_t k = 0, max_cap = 0;
+    int same = 1;
+    while (pal_unit_reader_next(&r, &u, &err) == 1) {
+      same &= k + 1 < ref.len && (size_t)ref.data[k] == u.offset && (size_t)(ref.data[k + 1] - ref.data[k]) == u.raw_len;
+      k += 2;
+      if (r.para.cap > max_cap) max_cap = r.para.cap;
+    }
+    CHECK(same && k == ref.len && k > 40000, "streamed sentences equal the whole-paragraph split (%zu spans)", k / 2);
+    CHECK(max_cap <= (256u << 10), "the paragraph buffer stays small (%zu bytes for %zu)", max_cap, text.len);
+    pal_unit_reader_close(&r);
+    fclose(fp);
+    pal_ids_free(&ref);
+    pal_buf_free(&text);
+  }
   /* invalid UTF-8 passes byte for byte, with one warning naming file and offset */
   {
     const char text[] = "ok\nbad \xFF\xFE there\n\xC3(\n";
