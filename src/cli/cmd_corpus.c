@@ -334,9 +334,9 @@ static int fetch(int argc, char **argv) {
   int rc = 0;
   for (size_t i = 0; i < sizeof CORPORA / sizeof CORPORA[0] && !rc; i++)
     rc = one_corpus(&c, CORPORA[i].file, CORPORA[i].make, CORPORA[i].how);
-  if (!rc) {
+  if (c.manifest_new.len) {  /* what was made is recorded even when a later corpus failed */
     pal_error err = {{0}};
-    if (pal_write_file_atomic(mpath, c.manifest_new.data, c.manifest_new.len, &err)) rc = pal_cli_error(&err);
+    if (pal_write_file_atomic(mpath, c.manifest_new.data, c.manifest_new.len, &err) && !rc) rc = pal_cli_error(&err);
   }
   pal_buf_free(&c.manifest_old);
   pal_buf_free(&c.manifest_new);

@@ -81,4 +81,6 @@ Second poem" "$(cat mixture.txt)"
 
 rm $sys/usr/share/polygen/eng/reviews.grm data/corpora/polygen.txt
 check_fails "a missing grammar is named" "reviews.grm: missing: install polygen and polygen-data" fetch
+check_eq "the manifest keeps what was made before the failure" 4 "$(wc -l < data/corpora/MANIFEST.tsv | tr -d ' ')"
+check "no polygen.txt from the failed step" test ! -e data/corpora/polygen.txt
 done_tests
