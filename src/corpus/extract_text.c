@@ -120,6 +120,8 @@ static int brown_word(brown *b, const char *w, size_t n) {
   else if (n == 2 && !memcmp(w, "''", 2)) { text = "\""; n = 1; glue_prev = 1; }
   else if (n == 1 && strchr(",.;:?!)%]", w[0])) glue_prev = 1;
   else if (n == 1 && strchr("($[", w[0])) glue_next = 1;
+  /* "Jr./np ./." is one full stop in print */
+  if (n == 1 && w[0] == '.' && b->line.len && b->line.data[b->line.len - 1] == '.') return 0;
   if (b->line.len && !glue_prev && !b->glue_next) APPEND(&b->line, " ", 1);
   APPEND(&b->line, text, n);
   b->glue_next = glue_next;

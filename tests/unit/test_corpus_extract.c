@@ -126,12 +126,13 @@ int main(void) {
       "\n\n\tHome/nn-hl team/nn-hl wins/vbz-hl \n"
       "The/at Hawks/nps-tl beat/vbd the/at visitors/nns ,/, 5/cd to/in 3/cd ./.\n\n\n"
       "\t``/`` We/ppss played/vbd well/rb ''/'' ,/, said/vbd the/at coach/nn ,/, a/at Mr./np-tl Dee/np ./.\n\n\n"
-      "He/pps didn't/dod* smile/vb (/( much/ap )/) ;/. fans/nns paid/vbd $/$ 2/cd ./.\n";
+      "He/pps didn't/dod* smile/vb (/( much/ap )/) ;/. fans/nns paid/vbd $/$ 2/cd ./.\n"
+      "\tHe/pps met/vbd Ed/np Dee/np Jr./np ./.\n";
     pal_buf out = {0};
     pal_brown_to_text(text, strlen(text), &out);
     expect(&out, "Home team wins\nThe Hawks beat the visitors, 5 to 3.\n"
-                 "\"We played well\", said the coach, a Mr. Dee. He didn't smile (much); fans paid $2.\n",
-           "tags cut at the last '/', punctuation re-attached, quotes, headline alone, paragraph joined");
+                 "\"We played well\", said the coach, a Mr. Dee. He didn't smile (much); fans paid $2.\nHe met Ed Dee Jr.\n",
+           "tags cut at the last '/', punctuation re-attached, quotes, headline alone, paragraph joined, Jr. + . is one stop");
     pal_buf_free(&out);
   }
 
