@@ -254,6 +254,35 @@ static void test_round_trip(pal_tokenizer *tok) {
   pal_ids_free(&ids); pal_buf_free(&back);
   free(s);
 
+  /* concurrent calls on one tokenizer (caches lent from its pool) give the same ids */
+  {
+    enum { N = 64 };
+    static char texts[N][300];
+    static size_t lens[N];
+    static pal_ids serial[N], parallel[N];
+    for (int i = 0; i < N; i++) {
+      lens[i] = random_bytes(&rng, texts[i], sizeof texts[i]);
+      memset(&serial[i], 0, sizeof serial[i]);
+      memset(&parallel[i], 0, sizeof parallel[i]);
+      pal_tokenizer_encode(tok, texts[i], lens[i], 0, &serial[i], &err);
+    }
+#pragma omp parallel for num_threads(4) schedule(dynamic, 1)
+    for (int i = 0; i < N * 8; i++) {
+      pal_error e2;
+      pal_ids tmp = {0};
+      pal_tokenizer_encode(tok, texts[i % N], lens[i % N], 0, &tmp, &e2);
+      if (i < N) parallel[i] = tmp; else pal_ids_free(&tmp);
+    }
+    int same = 0;
+    for (int i = 0; i < N; i++) {
+      same += serial[i].len == parallel[i].len &&
+              (serial[i].len == 0 || !memcmp(serial[i].data, parallel[i].data, serial[i].len * sizeof(int)));
+      pal_ids_free(&serial[i]); pal_ids_free(&parallel[i]);
+    }
+    CHECK(same == N, "4 threads encoding at once on one tokenizer: same ids (%d/%d)", same, N);
+  }
+  CHECK(pal_tokenizer_encode(tok, NULL, 0, 1, &ids, &err) == 0 && ids.len == 0, "empty text: no ids");
+
   /* eot: only with allow_special */
   pal_ids a = {0}, b = {0};
   pal_tokenizer_encode(tok, "<|endoftext|>", 13, 1, &a, &err);
@@ -371,7 +400,8 @@ static void test_bad_tokenizers(void) {
   pal_buf_printf(&b, ", \"ab\": 256, \"<|endoftext|>\": 257}");
   FILE *fp = fopen(v, "wb"); fwrite(b.data, 1, b.len, fp); fclose(fp);
   write_file(m, "#version: 0.2\na b\n");
-  CHECK(pal_tokenizer_load(&tok, dir, &err) == 0, "a tiny byte-level BPE loads: %s", err.msg);
+  err.msg[0] = 0;
+  CHECK(pal_tokenizer_load(&tok, dir, &err) == 0, "a tiny byte-level BPE loads%s", err.msg);
   if (tok) {
     pal_ids ids = {0};
     pal_tokenizer_encode(tok, "abab", 4, 0, &ids, &err);
@@ -402,7 +432,8 @@ int main(void) {
   }
   pal_tokenizer *tok = NULL;
   pal_error err;
-  CHECK(pal_tokenizer_load(&tok, GPT2_DIR, &err) == 0, "GPT-2's tokenizer loads: %s", err.msg);
+  err.msg[0] = 0;
+  CHECK(pal_tokenizer_load(&tok, GPT2_DIR, &err) == 0, "GPT-2's tokenizer loads%s", err.msg);
   if (!tok) return check_done();
   test_vectors(tok);
   test_round_trip(tok);
