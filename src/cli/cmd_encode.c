@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli/cli.h"
 #include "palimpsest/shard.h"
 
@@ -18,6 +19,11 @@ typedef struct out_ctx {
   FILE *ids_fp;
   size_t count;
   pal_buf line;
+  /* progress (inputs of 16 MB or more): bytes read so far = base + position in cur */
+  int show;
+  FILE *cur;
+  double base, total;
+  pal_progress prog;
 } out_ctx;
 
 static int sink(void *vctx, const int *ids, size_t n, pal_error *err) {
@@ -31,6 +37,12 @@ static int sink(void *vctx, const int *ids, size_t n, pal_error *err) {
       return pal_errorf(err, "stdout: write failed");
   }
   o->count += n;
+  if (o->show && o->cur) {
+    long pos = ftell(o->cur);
+    char extra[64];
+    snprintf(extra, sizeof extra, "%zu tokens", o->count);
+    if (pos >= 0) pal_progress_update(&o->prog, o->base + (double)pos, o->total, extra, 0);
+  }
   return 0;
 }
 
@@ -78,6 +90,12 @@ int pal_cmd_encode(int argc, char **argv) {
     o.shard = &shard;
   }
   if (print_ids) o.ids_fp = stdout;
+  for (int f = 0; f < files.n; f++) {
+    struct stat st;
+    if (strcmp(files.items[f], "-") && stat(files.items[f], &st) == 0) o.total += (double)st.st_size;
+  }
+  o.show = o.total >= 16e6;
+  if (o.show) pal_progress_init(&o.prog, stderr, "encode", "B", 0);
   double t0 = pal_time_now();
   size_t total = 0;
   for (int f = 0; f < files.n; f++) {
@@ -87,13 +105,21 @@ int pal_cmd_encode(int argc, char **argv) {
     if (!fp) { pal_cli_fail("%s: cannot open: %s", path, strerror(errno)); goto done; }
     if (f > 0 && sink(&o, &eot, 1, &err)) { if (!is_stdin) fclose(fp); pal_cli_error(&err); goto done; }
     size_t got = 0;
+    o.cur = is_stdin ? NULL : fp;
+    o.base = (double)total;
     int frc = pal_tokenizer_encode_stream(tok, fp, is_stdin ? "stdin" : path, allow_special,
                                           (size_t)chunk, sink, &o, &got, &err);
+    o.cur = NULL;
     if (!is_stdin) fclose(fp);
     total += got;
     if (frc) { pal_cli_error(&err); goto done; }
   }
   double dt = pal_time_now() - t0;
+  if (o.show) {
+    char extra[64];
+    snprintf(extra, sizeof extra, "%zu tokens", o.count);
+    pal_progress_finish(&o.prog, (double)total, o.total, extra);
+  }
   if (print_ids) { fputc('\n', stdout); if (fflush(stdout)) { pal_cli_fail("stdout: write failed"); goto done; } }
   if (shard_open) {
     shard_open = 0;
