@@ -3,6 +3,7 @@
 // scripts/make_tokenizer_fixtures.sh; never needed by the test suite itself.
 //   node tiktoken_vectors.mjs vectors OUT.jsonl      test strings -> {"text","hex","ids"}
 //   node tiktoken_vectors.mjs file FILE [PREFIX]     prints {"bytes","tokens","fnv1a64"}
+//   node tiktoken_vectors.mjs unicode                 id hash of every code point, per plane
 //   node tiktoken_vectors.mjs bench FILE [REPS]      median MB/s of tiktoken and js-tiktoken
 import { get_encoding } from "tiktoken";
 import { getEncoding } from "js-tiktoken";
@@ -91,6 +92,22 @@ if (mode === "vectors") {
   for (const b of buf) { h ^= BigInt(b); h = (h * 0x100000001b3n) & m; }
   console.log(JSON.stringify({ bytes: buf.length, text_fnv1a64: h.toString(16).padStart(16, "0"),
                                tokens: ids.length, ids_fnv1a64: fnv1a64(ids) }));
+} else if (mode === "unicode") {
+  // every code point in each of the 17 planes, in contexts that show its class (letter,
+  // number, space, other): "a" c "1" c "." c " " c "\n"; one id hash per plane
+  const out = [];
+  for (let plane = 0; plane < 17; plane++) {
+    const parts = [];
+    for (let cp = plane * 0x10000; cp < (plane + 1) * 0x10000; cp++) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+      const c = String.fromCodePoint(cp);
+      parts.push("a" + c + "1" + c + "." + c + " " + c + "\n");
+    }
+    const text = parts.join("");
+    const ids = Array.from(tk.encode_ordinary(text));
+    out.push({ plane, bytes: Buffer.byteLength(text), tokens: ids.length, ids_fnv1a64: fnv1a64(ids) });
+  }
+  console.log(JSON.stringify(out));
 } else if (mode === "bench") {
   const text = fs.readFileSync(process.argv[3], "utf8");
   const mb = Buffer.byteLength(text) / 1e6;

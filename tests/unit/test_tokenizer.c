@@ -420,6 +420,50 @@ static void test_bad_tokenizers(void) {
   unlink(v); unlink(m); rmdir(dir);
 }
 
+/* Every code point of each plane in contexts that show its class, as the node script builds
+ * it: tiktoken's Unicode tables (Rust regex) against utf8proc's, one hash per plane. */
+static void test_unicode_planes(pal_tokenizer *tok) {
+  size_t flen;
+  char *fix = check_read(check_fixture("tokenizer/unicode_planes.json"), &flen);
+  cJSON *j = fix ? cJSON_Parse(fix) : NULL;
+  free(fix);
+  CHECK(cJSON_GetArraySize(j) == 17, "unicode_planes.json has 17 planes");
+  int planes = check_sanitized() ? 2 : 17, same = 0;
+  pal_buf text = {0};
+  for (int plane = 0; plane < planes; plane++) {
+    text.len = 0;
+    for (uint32_t cp = (uint32_t)plane << 16; cp < (uint32_t)(plane + 1) << 16; cp++) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+      char c[4];
+      size_t n;
+      if (cp < 0x80) { c[0] = (char)cp; n = 1; }
+      else if (cp < 0x800) { c[0] = (char)(0xC0 | cp >> 6); c[1] = (char)(0x80 | (cp & 63)); n = 2; }
+      else if (cp < 0x10000) { c[0] = (char)(0xE0 | cp >> 12); c[1] = (char)(0x80 | (cp >> 6 & 63)); c[2] = (char)(0x80 | (cp & 63)); n = 3; }
+      else { c[0] = (char)(0xF0 | cp >> 18); c[1] = (char)(0x80 | (cp >> 12 & 63)); c[2] = (char)(0x80 | (cp >> 6 & 63)); c[3] = (char)(0x80 | (cp & 63)); n = 4; }
+      const char *glue = "a1. \n";
+      for (int k = 0; k < 5; k++) {
+        pal_buf_append(&text, glue + k, 1);
+        if (k < 4) pal_buf_append(&text, c, n);
+      }
+    }
+    cJSON *o = cJSON_GetArrayItem(j, plane);
+    pal_ids ids = {0};
+    pal_error err;
+    pal_tokenizer_encode(tok, text.data, text.len, 0, &ids, &err);
+    char h[32];
+    snprintf(h, sizeof h, "%016llx", (unsigned long long)fnv1a64_ids(ids.data, ids.len));
+    cJSON *want = cJSON_GetObjectItem(o, "ids_fnv1a64");
+    if (want && !strcmp(h, want->valuestring) && (int)ids.len == cJSON_GetObjectItem(o, "tokens")->valueint) same++;
+    else fprintf(stderr, "    plane %d: %zu tokens, hash %s; tiktoken: %d, %s\n", plane, ids.len, h,
+                 cJSON_GetObjectItem(o, "tokens") ? cJSON_GetObjectItem(o, "tokens")->valueint : -1,
+                 want ? want->valuestring : "?");
+    pal_ids_free(&ids);
+  }
+  CHECK(same == planes, "every code point in context: ids equal tiktoken's on %d/%d planes", same, planes);
+  pal_buf_free(&text);
+  cJSON_Delete(j);
+}
+
 int main(void) {
   test_pretok_pcre2();
   test_bad_tokenizers();
@@ -438,6 +482,7 @@ int main(void) {
   test_vectors(tok);
   test_round_trip(tok);
   test_kjv(tok);
+  test_unicode_planes(tok);
   pal_tokenizer_free(tok);
   return check_done();
 }
