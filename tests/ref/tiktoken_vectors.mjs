@@ -113,16 +113,23 @@ if (mode === "vectors") {
   const mb = Buffer.byteLength(text) / 1e6;
   const reps = Number(process.argv[4] || 3);
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const time = (f) => {
-    const ts = [];
+  const time = (f) => {      // median wall seconds and median CPU seconds (user + system)
+    const ts = [], cs = [];
     let n = 0;
-    for (let r = 0; r < reps; r++) { const t = process.hrtime.bigint(); n = f(); ts.push(Number(process.hrtime.bigint() - t) / 1e9); }
-    return [n, median(ts)];
+    for (let r = 0; r < reps; r++) {
+      const t = process.hrtime.bigint(), c = process.cpuUsage();
+      n = f();
+      const dc = process.cpuUsage(c);
+      ts.push(Number(process.hrtime.bigint() - t) / 1e9);
+      cs.push((dc.user + dc.system) / 1e6);
+    }
+    return [n, median(ts), median(cs)];
   };
   tk.encode_ordinary(text.slice(0, 100000)); js.encode(text.slice(0, 100000));   // warm up
-  const [n1, t1] = time(() => tk.encode_ordinary(text).length);
-  const [n2, t2] = time(() => js.encode(text).length);
-  console.log(JSON.stringify({ tiktoken: { tokens: n1, seconds: t1, mb_s: mb / t1 }, js_tiktoken: { tokens: n2, seconds: t2, mb_s: mb / t2 } }));
+  const [n1, t1, c1] = time(() => tk.encode_ordinary(text).length);
+  const [n2, t2, c2] = time(() => js.encode(text).length);
+  console.log(JSON.stringify({ tiktoken: { tokens: n1, seconds: t1, mb_s: mb / t1, cpu_mb_s: mb / c1 },
+                               js_tiktoken: { tokens: n2, seconds: t2, mb_s: mb / t2, cpu_mb_s: mb / c2 } }));
 } else {
   console.error("usage: node tiktoken_vectors.mjs vectors OUT.jsonl | file FILE [PREFIX] | bench FILE");
   process.exit(2);
