@@ -114,7 +114,47 @@ static void forward_vs_full(const pal_config *cfg, pal_params *p) {
   pal_gpt2_free(m);
 }
 
+/* A model big enough that the kernels go parallel (matmuls of a 16-token chunk, attention,
+ * the lm_head of single tokens): KV = full recompute, and 1 thread = 2 threads bit for bit. */
+static void parallel_paths(void) {
+  pal_config cfg;
+  pal_error err = {{0}};
+  pal_config_parse("n_layer=1,n_head=4,n_embd=256,n_ctx=64,vocab_size=16384", &cfg, &err);
+  pal_params p;
+  CHECK(pal_params_alloc(&p, &cfg, &err) == 0, "a 16k-vocabulary model");
+  pal_params_init_gpt2(&p, &cfg, 3);
+  int T = 20, V = cfg.vocab_size, ids[20];
+  for (int t = 0; t < T; t++) ids[t] = (t * 7919 + 5) % V;
+  pal_gpt2 *m = NULL;
+  pal_gpt2_create(&m, &cfg, &p, 1, T, 0, &err);
+  pal_gpt2_forward(m, ids, NULL, 1, T, NULL, &err);
+  const float *full = pal_gpt2_logits(m);
+  float *lg[2] = {malloc((size_t)V * 5 * sizeof(float)), malloc((size_t)V * 5 * sizeof(float))};
+  int saved = omp_get_max_threads(), row = 0;
+  double worst = 0;
+  size_t where;
+  for (int th = 1; th <= 2; th++) {
+    omp_set_num_threads(th);
+    pal_kv *kv = NULL;
+    pal_kv_create(&kv, &cfg, 1, cfg.n_ctx, 16, &err);
+    pal_kv_forward(kv, &p, &row, 1, ids, 16, lg[th - 1], &err);
+    for (int t = 16; t < T; t++) pal_kv_forward(kv, &p, &row, 1, ids + t, 1, lg[th - 1] + (size_t)(t - 15) * V, &err);
+    for (int k = 0; k < 5; k++) {
+      double d = check_max_abs_diff(lg[th - 1] + (size_t)k * V, full + (size_t)(15 + k) * V, (size_t)V, &where);
+      if (d > worst) worst = d;
+    }
+    pal_kv_free(kv);
+  }
+  omp_set_num_threads(saved);
+  CHECK(worst < 1e-4, "parallel kernels: kv cache = full recompute (max diff %.2g)", worst);
+  CHECK(!memcmp(lg[0], lg[1], (size_t)V * 5 * sizeof(float)), "parallel kernels: 1 and 2 threads agree bit for bit");
+  free(lg[0]); free(lg[1]);
+  pal_gpt2_free(m);
+  pal_params_free(&p);
+}
+
 int main(void) {
+  parallel_paths();
   pal_model_dir md;
   pal_error err = {{0}};
   if (pal_model_dir_open(&md, check_fixture("tiny"), &err)) {
