@@ -12,7 +12,7 @@ PY=${PYTHON:-/usr/bin/python3}
 NEW=${NEW:-256}
 make -s -j2 build/palimpsest >/dev/null
 mkdir -p build/bench
-cc -O3 -march=native -fopenmp -o build/bench/bandwidth bench/generate/bandwidth.c
+cc -O3 -march=native -mprefer-vector-width=512 -fopenmp -o build/bench/bandwidth bench/generate/bandwidth.c
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 for s in 1 2 3 4; do
