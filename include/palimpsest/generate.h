@@ -175,9 +175,9 @@ void pal_degen_measure(const int *ids, size_t n, pal_degen *out);
 
 /* ---- Checkpoints of a run (the only part that reads files). */
 typedef struct pal_ckpt_ref { char *path; long step; } pal_ckpt_ref;
-/* Lists RUN/checkpoint-* (and RUN itself when it is a model dir with no checkpoints is an
- * error: "RUN: no checkpoint-N folders"), sorted by step. Step from trainer_state.json's
- * "step", else the folder name. Caller frees with pal_ckpt_refs_free. */
+/* Lists the folders RUN/checkpoint-N, sorted by step (trainer_state.json's "step", else N).
+ * None is an error ("RUN: the run folder has no checkpoint-N folders"). Caller frees with
+ * pal_ckpt_refs_free. */
 int  pal_list_checkpoints(const char *run, pal_ckpt_ref **out, int *n, pal_error *err);
 /* Step of one model directory: trainer_state.json, else checkpoint-N in its name, else -1. */
 long pal_checkpoint_step(const char *dir);

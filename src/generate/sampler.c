@@ -123,10 +123,10 @@ static void renormalise(float *probs, int V) {
   for (int v = 0; v < V; v++) probs[v] *= inv;
 }
 
-static const float *g_sort_probs;
-static int by_prob_desc(const void *a, const void *b) {
+static int by_prob_desc(const void *a, const void *b, void *arg) {
+  const float *probs = arg;
   int ia = *(const int *)a, ib = *(const int *)b;
-  float pa = g_sort_probs[ia], pb = g_sort_probs[ib];
+  float pa = probs[ia], pb = probs[ib];
   if (pa != pb) return pa > pb ? -1 : 1;
   return ia < ib ? -1 : ia > ib;
 }
@@ -148,8 +148,7 @@ void pal_apply_top_p(pal_sampler *s, float *probs, float top_p) {
     if (mass >= top_p || thresh == 0) break;
     thresh = thresh < 1e-30f ? 0 : thresh / 16;
   }
-  g_sort_probs = probs;
-  qsort(s->order, (size_t)n, sizeof *s->order, by_prob_desc);
+  qsort_r(s->order, (size_t)n, sizeof *s->order, by_prob_desc, probs);
   double cum = 0;
   int keep = n;
   for (int i = 0; i < n; i++) {

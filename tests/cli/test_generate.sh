@@ -48,6 +48,21 @@ for r in rows:
 assert any(r['stop']=='stop' for r in rows)
 " $TMP/s.jsonl
 
+printf 'The sea at night' > $TMP/prompt.txt
+o4=$($PAL sample --model $A --prompt-file $TMP/prompt.txt --length 30 --seed 3 --ignore-eot --quiet)
+check_eq "sample: --prompt-file = --prompt" "$o1" "$o4"
+f1=$($PAL sample --model $A --length 120 --seed 8 --temperature 0.9 --top-k 30 --top-p 0.9 --min-p 0.05 \
+     --repetition-penalty 1.2 --no-repeat-ngram 2 --ignore-eot --format ids --quiet)
+f2=$($PAL sample --model $A --length 120 --seed 8 --temperature 0.9 --top-k 30 --top-p 0.9 --min-p 0.05 \
+     --repetition-penalty 1.2 --no-repeat-ngram 2 --ignore-eot --format ids --quiet --threads 1)
+check_eq "sample: every filter at once is reproducible" "$f1" "$f2"
+check "sample: --no-repeat-ngram 2 leaves no bigram twice" $PY -c "
+import sys
+ids=sys.argv[1].split(',')
+bg=list(zip(ids,ids[1:]))
+assert len(ids)==120 and len(bg)==len(set(bg))
+" "$f1"
+
 # ---- weave over copies of one checkpoint = sample, every schedule, both contexts
 ref=$($PAL sample --model $A --prompt "Rain on the roof." --length $LEN --seed 21 --top-k 40 --ignore-eot --format ids --quiet)
 for ctx in shared own; do
