@@ -52,6 +52,11 @@ mkdir -p "$TMP/long" && head -c $((SIZE + 10)) /dev/zero >"$TMP/long/model.safet
 check "a partial longer than the file starts over" dl gpt2 --out "$TMP/long" --retries 0
 check "that got 416 then the whole file" grep -q "bytes=$((SIZE + 10))- 416" "$TMP/cut.log"
 check "restarted-after-416 files equal the hub's" same_files "$TMP/long"
+# a partial that is already whole (killed before the rename): 416 "bytes */SIZE" completes it
+mkdir -p "$TMP/whole" && cp $FIX/gpt2/model.safetensors "$TMP/whole/model.safetensors.partial"
+check "a whole partial is completed, not fetched again" dl gpt2 --out "$TMP/whole" --retries 0
+check_eq "one request for it, answered 416" "1" "$(grep -c "bytes=$SIZE- 416" "$TMP/cut.log")"
+check "whole-partial files equal the hub's" same_files "$TMP/whole"
 stop_server
 
 # the file changes upstream between the cut and the resume: If-Range (the saved ETag) makes
