@@ -342,6 +342,7 @@ int pal_download_model_ex(const char *repo, const char *endpoint, const char *ou
     free(url);
     free(dest);
   }
+  if (rc) rmdir(out_dir);   /* only if still empty: nothing of ours or anyone's is lost */
   curl_global_cleanup();
   return rc;
 }
