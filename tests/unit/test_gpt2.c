@@ -79,6 +79,15 @@ static void test_table(void) {
   omp_set_num_threads(2);
   CHECK(!memcmp(p.flat, q.flat, p.n_floats * 4), "init is the same for 1 and 2 threads");
   CHECK(p.h[0].ln_1_w[3] == 1.0f && p.h[0].ln_1_b[3] == 0.0f && p.h[1].c_attn_b[5] == 0.0f, "LN 1/0, zero biases");
+  pal_params_init_gpt2(&q, &c, 8);
+  CHECK(memcmp(p.flat, q.flat, p.n_floats * 4) != 0, "another seed, other weights");
+  pal_params_copy(&q, &p, &c);
+  CHECK(!memcmp(p.flat, q.flat, p.n_floats * 4), "pal_params_copy copies every tensor");
+  pal_params view = {0};
+  CHECK(pal_params_point_into(&view, &c, q.flat, &err) == 0 && view.flat == NULL && view.h[1].c_fc_b == q.h[1].c_fc_b &&
+        view.ln_f_b == q.ln_f_b && view.n_layer == 3, "point_into borrows the canonical layout");
+  pal_params_free(&view);
+  pal_params_free(NULL);
   pal_params_free(&q);
   pal_params_free(&p);
   /* statistics on a wider model */
