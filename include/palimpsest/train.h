@@ -76,7 +76,7 @@ typedef struct pal_train_opts {
   float weight_decay, grad_clip;   /* grad_clip 0 = off */
   float beta1, beta2, eps;
   uint64_t seed;
-  int freeze_embeddings;           /* train only the blocks and ln_f (wte, wpe fixed) */
+  int freeze_embeddings;           /* train only the blocks h.* (wte, wpe, ln_f fixed) */
   float dropout;
   pal_order order;
   long save_every;                 /* 0: only at the end */
@@ -104,6 +104,7 @@ typedef struct pal_step_info {
   float loss, lr;
   double grad_norm, tokens_per_s, elapsed_s;
   int source;
+  const char *source_name;
 } pal_step_info;
 
 typedef struct pal_train_hooks {

@@ -156,6 +156,7 @@ int pal_trainer_step(pal_trainer *tr, pal_step_info *info, pal_error *err) {
     info->tokens_per_s = dt > 0 ? (double)o->batch * o->seq * o->grad_accum / dt : 0;
     info->elapsed_s = pal_trainer_elapsed(tr);
     info->source = src;
+    info->source_name = tr->sources[src].name;
   }
   return 0;
 }
