@@ -86,6 +86,13 @@ static int params_finite(const pal_params *p) {
   return ok;
 }
 
+/* Test hook: PAL_TEST_SAVE_PAUSE_MS=N sleeps N ms between the files of a save, so a test
+ * can kill the process while a checkpoint is half written. */
+static void test_pause(void) {
+  const char *ms = getenv("PAL_TEST_SAVE_PAUSE_MS");
+  if (ms) usleep((useconds_t)(atoi(ms) * 1000));
+}
+
 /* Writes the whole folder into tmp (which exists and is empty). */
 static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   char path[4096], from[4096];
@@ -108,6 +115,7 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   static const char *const st_meta[] = {"format", "pt", NULL};
   pal_train_pathf(path, sizeof path, "%s/model.safetensors", tmp);
   int rc = pal_st_write(path, t, nt, st_meta, err);
+  test_pause();
   if (rc == 0) {
     for (int i = 0; i < nt; i++) {
       pal_tensor_info ti;
@@ -131,6 +139,7 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   free(t);
   free(names);
   if (rc) return -1;
+  test_pause();
   if (tr->tokenizer_dir) {
     static const char *const pairs[2][2] = {{"vocab.json", "encoder.json"}, {"merges.txt", "vocab.bpe"}};
     for (int i = 0; i < 2; i++) {

@@ -253,6 +253,8 @@ static int save_and_log(pal_trainer *tr, const pal_train_hooks *hooks, pal_error
 
 int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *err) {
   const pal_train_opts *o = &tr->opts;
+  /* A fresh run scores its held-out tails once before training: the curves' baseline. */
+  if (tr->step == 0 && o->val_fraction > 0 && log_val(tr, hooks, err)) return -1;
   while (tr->step < o->steps) {
     long s = tr->step + 1;
     int c = pal_curriculum_source(o, tr->n_sources, s);
