@@ -18,7 +18,7 @@ $PAL encode --model "$W/gpt2" "$W/text.txt" -o "$W/text.bin" >/dev/null
 
 echo "124M fine-tune step, B=4 T=256, $THREADS threads, $STEPS steps each (median step time; first step excluded)"
 $PAL train --model "$W/gpt2" --data "$W/text.bin" --out "$W/run" --steps "$STEPS" --batch 4 --seq 256 \
-  --order sequential --save-every 0 --val-fraction 0 --warmup 0 --lr-schedule constant --threads "$THREADS" --quiet 2>"$W/train.err"
+  --order sequential --save-every 0 --val-fraction 0 --warmup 0 --lr-schedule constant --threads "$THREADS" 2>"$W/train.err"
 pal_tps=$($PY -c "
 import json, statistics, sys
 r = [json.loads(l) for l in open('$W/run/log.jsonl')]
