@@ -40,6 +40,7 @@ static void fixture_opts(pal_train_opts *o, const cJSON *s) {
   o->warmup = (long)cJSON_GetObjectItem(s, "warmup")->valuedouble;
   o->weight_decay = (float)cJSON_GetObjectItem(s, "weight_decay")->valuedouble;
   o->grad_clip = (float)cJSON_GetObjectItem(s, "grad_clip")->valuedouble;
+  o->eps = (float)cJSON_GetObjectItem(s, "eps")->valuedouble;
   o->schedule = PAL_LR_COSINE;
   o->order = PAL_ORDER_SEQUENTIAL;
   o->val_fraction = 0;
@@ -93,6 +94,8 @@ int main(void) {
     size_t where;
     double d = check_max_abs_diff(p->flat + ti.offset, (const float *)t->data, ti.n_elems, &where);
     if (d > worst) worst = d;
+    if (d > 1e-5) fprintf(stderr, "    %s: max |diff| %.3g at %zu (%.7g vs %.7g)\n", ti.name, d, where,
+                          p->flat[ti.offset + where], ((const float *)t->data)[where]);
   }
   CHECK(found == nt, "every tensor present in the reference (%d of %d)", found, nt);
   CHECK(worst <= 1e-5, "parameters after 3 steps within 1e-5 of PyTorch's AdamW (max |diff| %.3g)", worst);
