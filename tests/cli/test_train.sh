@@ -96,7 +96,7 @@ printf 'too short' > $TMP/short.txt
 check_fails "data shorter than one batch" "short.txt: .*shorter than one batch" $PAL train --model $TMP/m --data $TMP/short.txt --out $TMP/bad2 --seq 32
 mkdir -p $TMP/bigtok && cp $TMP/m/config.json $TMP/m/model.safetensors $TMP/bigtok/ && cp data/tokenizer/gpt2/* $TMP/bigtok/
 check_fails "a tokenizer larger than the model's vocabulary" "50257 tokens, more than the model's vocab_size 300" \
-  $PAL train --model $TMP/bigtok --data $FX/keeper.txt --out $TMP/bad3 --seq 32
+  $PAL train --model $TMP/bigtok --data $FX/keeper.txt --out $TMP/bad3 --seq 32 --steps 2
 check_fails "an output folder holding a different run" "already holds a different run" \
   $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/k2 --steps 6 --batch 2 --seq 32 --save-every 2 --lr 1e-3
 check_fails "the same run again without --resume" "already holds this run; continue it with: palimpsest train --resume" \
