@@ -17,8 +17,11 @@ check "a tiny model is initialised" test -f $TMP/m/model.safetensors
 # ---- Training: losses fall; checkpoints at 50,100,150,200 (sanitized: 20,40).
 if [ "$SAN" = 1 ]; then STEPS=40; EVERY=20; else STEPS=200; EVERY=50; fi
 R=$TMP/run
+# Hold out 60 tokens: a tail of at most n_positions+1 ids, which `score --ids` takes whole.
+ntok=$($PAL encode --model $TMP/m $FX/keeper.txt --ids | tr ',' '\n' | grep -c '[0-9]')
+VF=$($PY -c "print(60.5 / $ntok)")
 out=$($PAL train --model $TMP/m --data $FX/keeper.txt --out $R --steps $STEPS --batch 4 --seq 64 \
-      --lr 3e-3 --min-lr 3e-4 --warmup 10 --save-every $EVERY --val-fraction 0.06 --quiet 2>&1); rc=$?
+      --lr 3e-3 --min-lr 3e-4 --warmup 10 --save-every $EVERY --val-fraction $VF --quiet 2>&1); rc=$?
 check_eq "train exits 0" 0 "$rc"
 [ $rc -ne 0 ] && echo "$out" | head -5
 want=$(seq $EVERY $EVERY $STEPS | sed 's/^/checkpoint-/' | tr '\n' ' ')
@@ -61,6 +64,7 @@ for s in $(seq $EVERY $EVERY $STEPS); do
   scored=$($PAL score --model $R/checkpoint-$s --ids "$ids" --json 2>/dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)['loss'])")
   $PY -c "import sys; sys.exit(not abs($logged - $scored) < 1e-4)" || { bad=1; echo "    step $s: logged $logged, scored $scored"; }
 done
+check_eq "the held-out tail is 60 tokens" 60 "$nval"
 check "every checkpoint loads and scores its held-out text to the logged validation loss" test $bad = 0
 check "trainer_state.json: step, loss history, rng, data position" $PY -c "
 import json; s = json.load(open('$R/checkpoint-$EVERY/trainer_state.json'))
