@@ -53,6 +53,8 @@ int pal_trainer_create(pal_trainer **out, const pal_train_opts *opts, const pal_
   if (pal_loader_init(&tr->loader, sources, n_sources, opts->order, opts->batch, opts->seq, opts->seed, err))
     goto fail;
   pal_rng_seed(&tr->rng, opts->seed);
+  const char *nan_at = getenv("PAL_TEST_NAN_AT_STEP");
+  tr->nan_at_step = nan_at ? atol(nan_at) : -1;
   tr->start_time = pal_time_now();
   *out = tr;
   return 0;
@@ -130,6 +132,7 @@ int pal_trainer_step(pal_trainer *tr, pal_step_info *info, pal_error *err) {
     float loss;
     pal_loader_next(&tr->loader, src, tr->inputs, tr->targets);
     if (pal_gpt2_forward(tr->model, tr->inputs, tr->targets, o->batch, o->seq, &loss, err)) return -1;
+    if (tr->nan_at_step == s) loss = NAN;
     if (!isfinite(loss))
       return pal_errorf(err, "step %ld: the loss is %s", s, isnan(loss) ? "nan" : "infinite");
     if (pal_gpt2_backward(tr->model, 1.0f / (float)o->grad_accum, err)) return -1;

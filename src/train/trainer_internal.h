@@ -26,6 +26,7 @@ struct pal_trainer {
   double start_time;
   long last_checkpoint;
   char *run_dir, *tokenizer_dir;
+  long nan_at_step;               /* test hook PAL_TEST_NAN_AT_STEP: that step's loss reads NaN */
 };
 
 int  pal_trainer_history_push(pal_trainer *tr, float loss, int source);
