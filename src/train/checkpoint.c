@@ -99,43 +99,44 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   int nt = pal_num_tensors(&tr->cfg);
   pal_train_pathf(path, sizeof path, "%s/config.json", tmp);
   if (pal_config_save(path, &tr->cfg, err)) return -1;
-  pal_st_out *t = calloc((size_t)nt * 2, sizeof *t);
-  char (*names)[80] = calloc((size_t)nt * 2, sizeof *names);
+  /* t[0, nt): the parameters; t[nt, 3nt): m.NAME then v.NAME per tensor. */
+  pal_st_out *t = calloc((size_t)nt * 3, sizeof *t);
+  char (*names)[80] = calloc((size_t)nt * 3, sizeof *names);
   if (!t || !names) { free(t); free(names); return pal_errorf(err, "out of memory"); }
   for (int i = 0; i < nt; i++) {
     pal_tensor_info ti;
     pal_tensor_info_at(&tr->cfg, i, &ti);
-    t[i].name = names[i];
-    pal_train_pathf(names[i], sizeof names[i], "%s", ti.name);
-    t[i].ndim = ti.ndim;
-    t[i].shape[0] = ti.shape[0];
-    t[i].shape[1] = ti.shape[1];
-    t[i].data = tr->params.flat + ti.offset;
+    for (int k = 0; k < 3; k++) {
+      /* k = 0: parameter i at t[i]; k = 1, 2: m, v of tensor i at t[nt + 2i + k - 1] */
+      pal_st_out *o = k == 0 ? &t[i] : &t[nt + 2 * i + k - 1];
+      char *name = names[o - t];
+      pal_train_pathf(name, sizeof names[0], "%s%s", k == 0 ? "" : k == 1 ? "m." : "v.", ti.name);
+      o->name = name;
+      o->ndim = ti.ndim;
+      o->shape[0] = ti.shape[0];
+      o->shape[1] = ti.shape[1];
+      o->data = (k == 0 ? tr->params.flat : k == 1 ? tr->opt.m : tr->opt.v) + ti.offset;
+    }
   }
   static const char *const st_meta[] = {"format", "pt", NULL};
+  char stepbuf[32], opt_path[4096];
+  snprintf(stepbuf, sizeof stepbuf, "%ld", tr->opt.step);
+  const char *const opt_meta[] = {"format", "pt", "optimizer", "adamw", "step", stepbuf, NULL};
   pal_train_pathf(path, sizeof path, "%s/model.safetensors", tmp);
-  int rc = pal_st_write(path, t, nt, st_meta, err);
-  test_pause();
-  if (rc == 0) {
-    for (int i = 0; i < nt; i++) {
-      pal_tensor_info ti;
-      pal_tensor_info_at(&tr->cfg, i, &ti);
-      for (int k = 0; k < 2; k++) {
-        pal_st_out *o = &t[k * nt + i];
-        o->name = names[k * nt + i];
-        pal_train_pathf(names[k * nt + i], sizeof names[0], "%s.%s", k ? "v" : "m", ti.name);
-        o->ndim = ti.ndim;
-        o->shape[0] = ti.shape[0];
-        o->shape[1] = ti.shape[1];
-        o->data = (k ? tr->opt.v : tr->opt.m) + ti.offset;
-      }
-    }
-    char stepbuf[32];
-    snprintf(stepbuf, sizeof stepbuf, "%ld", tr->opt.step);
-    const char *const opt_meta[] = {"format", "pt", "optimizer", "adamw", "step", stepbuf, NULL};
-    pal_train_pathf(path, sizeof path, "%s/optimizer.safetensors", tmp);
-    rc = pal_st_write(path, t, 2 * nt, opt_meta, err);
+  pal_train_pathf(opt_path, sizeof opt_path, "%s/optimizer.safetensors", tmp);
+  /* The two big files are written side by side: copying 1.5 GB (124M) into the page cache is
+   * most of a save, and two threads do it in about half the time. */
+  int rc = 0, rc_opt = 0;
+  pal_error err_opt = {{0}};
+  #pragma omp parallel sections num_threads(2)
+  {
+    #pragma omp section
+    { rc = pal_st_write(path, t, nt, st_meta, err); }
+    #pragma omp section
+    { rc_opt = pal_st_write(opt_path, t + nt, 2 * nt, opt_meta, &err_opt); }
   }
+  test_pause();
+  if (rc == 0 && rc_opt != 0) rc = pal_errorf(err, "%s", err_opt.msg);
   free(t);
   free(names);
   if (rc) return -1;
