@@ -343,6 +343,7 @@ int pal_cmd_train(int argc, char **argv) {
         return pal_cli_fail("train: --%s cannot change on --resume (the run's settings are in %s/run.json); "
                             "only --steps, --threads, --keep, --val-every and --quiet can", given[i].name, a.resume);
       }
+    if (a.data.n) { pal_strs_free(&a.data); return pal_cli_fail("train: --data cannot change on --resume (the run's sources are in %s/run.json)", a.resume); }
     if (a.out && strcmp(a.out, a.resume)) { pal_strs_free(&a.data); return pal_cli_fail("train: --out and --resume name different folders"); }
     run = a.resume;
     uint64_t fp_unused;

@@ -93,6 +93,30 @@ import json; s = json.load(open('$TMP/mix/checkpoint-10/trainer_state.json'))['s
 $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/k2 --steps 6 --batch 2 --seq 32 --save-every 2 --keep 2 --quiet >/dev/null 2>&1
 check_eq "--keep 2 keeps the newest two checkpoints" "checkpoint-4 checkpoint-6" "$(ls $TMP/k2 | grep '^checkpoint-' | sort -t- -k2 -n | tr '\n' ' ' | sed 's/ $//')"
 
+# Text and a .bin shard of the same text train the same model; --val-every logs in between.
+$PAL encode --model $TMP/m $FX/keeper.txt -o $TMP/keeper.bin >/dev/null 2>&1
+SQ="--model $TMP/m --batch 2 --seq 32 --steps 4 --save-every 0 --order sequential --val-every 2 --quiet"
+$PAL train $SQ --data $FX/keeper.txt --out $TMP/txt >/dev/null 2>&1
+$PAL train $SQ --data $TMP/keeper.bin --out $TMP/bin >/dev/null 2>&1
+check "a .bin shard and its text give bitwise the same model" cmp $TMP/txt/checkpoint-4/model.safetensors $TMP/bin/checkpoint-4/model.safetensors
+check_eq "--val-every 2 validates at steps 0, 2, 4" "0 2 4" "$(grep '"type":"val"' $TMP/bin/log.jsonl | sed 's/.*"step":\([0-9]*\).*/\1/' | tr '\n' ' ' | sed 's/ $//')"
+
+# --freeze embeddings: wte, wpe and ln_f keep their bytes, every block moves.
+$PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/frz --batch 2 --seq 32 --steps 3 --save-every 0 --freeze embeddings --quiet >/dev/null 2>&1
+check "--freeze embeddings trains only the blocks" $PY - $TMP/m/model.safetensors $TMP/frz/checkpoint-3/model.safetensors <<'PY'
+import json, struct, sys
+def tensors(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n]); h.pop("__metadata__", None)
+    return {k: b[8 + n + v["data_offsets"][0]: 8 + n + v["data_offsets"][1]] for k, v in h.items()}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+assert set(a) == set(b), "same tensors"
+for k in a:
+    frozen = not k.startswith("h.")
+    assert (a[k] == b[k]) == frozen, k
+PY
+
 # ---- Bad input: one-line errors before any work.
 check_fails "--seq above n_positions" "n_positions \(64\)" $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bad1 --seq 65
 check "nothing written for a refused run" test ! -e $TMP/bad1
@@ -105,6 +129,7 @@ check_fails "an output folder holding a different run" "already holds a differen
   $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/k2 --steps 6 --batch 2 --seq 32 --save-every 2 --lr 1e-3
 check_fails "the same run again without --resume" "already holds this run; continue it with: palimpsest train --resume" \
   $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/k2 --steps 6 --batch 2 --seq 32 --save-every 2 --keep 2
+check_fails "--resume refuses new data" "--data cannot change on --resume" $PAL train --resume $TMP/k2 $FX/inventory.txt
 check_fails "--resume refuses a changed setting" "--lr cannot change on --resume" $PAL train --resume $TMP/k2 --lr 1
 check_fails "unknown --order" "not shuffled or sequential" $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bad4 --order random
 check_fails "--curriculum-steps count must match" "3 spans for 2" \
