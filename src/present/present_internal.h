@@ -48,4 +48,8 @@ int pres_chart_svg(pal_buf *out, const pres_chart *c);
 /* Colour of checkpoint i of n for weaves and legends: early cool, late warm. */
 void pres_checkpoint_color(char *buf, size_t n_buf, int i, int n, int light);
 
+/* ---- Report sections (each appends a <section>; files are read whole) */
+int pres_report_sweeps(pal_buf *out, const char *const *paths, int n, pal_error *err);
+int pres_report_weave(pal_buf *out, const char *path, int index, pal_error *err);
+
 #endif
