@@ -121,7 +121,7 @@ static const char *REPORT_CSS =
   "td.cell{vertical-align:top;border:1px solid #e2dccf;background:#fff;padding:.4rem}\n"
   "td.cell.degenerate{background:#fff4f2}\n"
   ".sample+.sample{border-top:1px dotted #ccc;margin-top:.4rem;padding-top:.4rem}\n"
-  ".sample .text{white-space:pre-wrap;font:14px/1.4 Georgia,'DejaVu Serif',serif;max-height:18rem;overflow:auto}\n"
+  ".sample .text{white-space:pre-wrap;overflow-wrap:anywhere;font:14px/1.4 Georgia,'DejaVu Serif',serif;max-height:18rem;overflow:auto}\n"
   ".measures{margin-top:.3rem;font-size:11px;color:#666}.measures .m{margin-right:.6rem;white-space:nowrap}\n"
   ".flag{background:#c0392b;color:#fff;border-radius:3px;padding:0 .35rem;font-weight:bold}\n"
   ".sample.degenerate .text{color:#7b3b32}\n"

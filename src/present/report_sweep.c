@@ -94,7 +94,7 @@ static int measure(pal_buf *out, const char *name, double v, const char *fmt) {
   if (isnan(v)) return 0;
   int rc = pal_buf_printf(out, "<span class=\"m\">%s ", name);
   rc |= pal_buf_printf(out, fmt, v);
-  return rc | pal_buf_printf(out, "</span>");
+  return rc | pal_buf_printf(out, "</span> ");
 }
 
 static int write_grid(pal_buf *out, const sweep_set *s) {
@@ -155,7 +155,7 @@ static int write_grid(pal_buf *out, const sweep_set *s) {
         rc |= pal_buf_printf(out, "<div class=\"text\">");
         rc |= pres_esc(out, it->text);
         rc |= pal_buf_printf(out, "</div><div class=\"measures\">");
-        if (!isnan(it->seed)) rc |= pal_buf_printf(out, "<span class=\"m\">sample %d, seed %.0f</span>", it->sample, it->seed);
+        if (!isnan(it->seed)) rc |= pal_buf_printf(out, "<span class=\"m\">sample %d, seed %.0f</span> ", it->sample, it->seed);
         rc |= measure(out, "distinct-1", it->d1, "%.2f");
         rc |= measure(out, "distinct-2", it->d2, "%.2f");
         rc |= measure(out, "longest repeat", it->longest, "%.0f");
