@@ -106,7 +106,7 @@ int pres_report_weave(pal_buf *out, const char *path, int index, pal_error *err)
     rc |= pal_buf_printf(out, "</div>\n");
     if (w->n_tokens > 0)
       rc |= pal_buf_printf(out, "<svg class=\"strip\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d 1\" "
-                                "preserveAspectRatio=\"none\" role=\"img\" aria-label=\"which checkpoint wrote each "
+                                "preserveAspectRatio=\"none\" shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"which checkpoint wrote each "
                                 "token, first to last\">%s</svg>\n", w->n_tokens, w->strip.data);
     int n_used = 0;
     for (int i = 0; i < w->n_ckpts; i++) n_used += w->used[i];
