@@ -181,5 +181,33 @@ int main(void) {
   CHECK(g == 0 && !text && !caption, "JSON without generations is plain text");
   g = pal_generation_from_jsonl("{ not json\nmore", 15, &text, &caption, &err);
   CHECK(g == 0, "text that starts with a brace is plain text");
+
+  /* ---- outside bytes: random bytes and mangled JSON lines never crash (ASan watches) */
+  int survived = 1;
+  for (int trial = 0; trial < 400; trial++) {
+    char bytes[96];
+    size_t n = pal_rng_below(&rng, sizeof bytes);
+    for (size_t i = 0; i < n; i++) {
+      uint32_t r = pal_rng_below(&rng, 10);
+      bytes[i] = r < 3 ? " \n{\"}"[pal_rng_below(&rng, 5)] : r < 5 ? (char)(0x80 + pal_rng_below(&rng, 0x80))
+                                                          : (char)pal_rng_below(&rng, 128);
+    }
+    pal_format_opts ro = {1 + (int)pal_rng_below(&rng, 12), (int)pal_rng_below(&rng, 20),
+                          (pal_align)pal_rng_below(&rng, 3), (int)pal_rng_below(&rng, 2)};
+    pal_buf o = {0};
+    if (pal_format_text(bytes, n, &ro, &o, &err) || pal_format_html(bytes, n, &ro, bytes, NULL, &o, &err)) survived = 0;
+    pal_buf_free(&o);
+    char *t = NULL, *c = NULL;
+    if (pal_generation_from_jsonl(bytes, n, &t, &c, &err) < 0) survived = 0;
+    free(t); free(c);
+  }
+  weave = check_read(check_fixture("present/weave.jsonl"), &len);
+  for (size_t cut = 0; weave && cut < len; cut += 7) {   /* every prefix of a weave */
+    char *t = NULL, *c = NULL;
+    if (pal_generation_from_jsonl(weave, cut, &t, &c, &err) < 0) survived = 0;
+    free(t); free(c);
+  }
+  free(weave);
+  CHECK(survived, "random bytes and truncated JSON lines: formatted or refused, never a crash");
   return check_done();
 }
