@@ -58,6 +58,7 @@ typedef struct pal_params {
   float *ln_f_w, *ln_f_b;       /* (C) (C) */
   float *flat;                  /* the single owned buffer, or NULL when pointers are borrowed */
   size_t n_floats;              /* total parameter count */
+  int n_layer;                  /* entries in h (set by alloc/alloc_table/point_into) */
 } pal_params;
 
 typedef struct pal_tensor_info {

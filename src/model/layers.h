@@ -35,4 +35,38 @@ void pal_gelu_backward(float *dinp, const float *inp, const float *dout, size_t 
 /* out (n) = a + b */
 void pal_residual_forward(float *out, const float *a, const float *b, size_t n);
 
+/* Non-accumulating variant: dinp = dinp_beta * dinp + dout @ weight^T (0 overwrites). */
+void pal_matmul_backward_ex(float *dinp, float *dweight, float *dbias, const float *dout,
+                            const float *inp, const float *weight, int N, int C, int OC,
+                            float dinp_beta);
+/* out (N,OC) += inp (N,C) @ weight (C,OC) */
+void pal_matmul_accumulate(float *out, const float *inp, const float *weight, int N, int C, int OC);
+/* out (N,C) = a (N,C) + bias (C) broadcast over rows */
+void pal_residual_bias_forward(float *out, const float *a, const float *bias, int N, int C);
+/* The tied lm_head: logits (N,V) = inp (N,C) @ wte (V,C)^T. */
+void pal_matmul_tied_forward(float *logits, const float *inp, const float *wte, int N, int C, int V);
+/* dinp (N,C) = dlogits @ wte (overwritten; may be NULL); dwte (V,C) += dlogits^T @ inp. */
+void pal_matmul_tied_backward(float *dinp, float *dwte, const float *dlogits, const float *inp,
+                              const float *wte, int N, int C, int V);
+/* dbias (OC) += column sums of dout (N,OC), in row order (thread-count independent). */
+void pal_bias_backward(float *dbias, const float *dout, int N, int OC);
+/* d (n) *= gelu'(inp): the in-place GELU backward. */
+void pal_gelu_backward_inplace(float *d, const float *inp, size_t n);
+
+/* Causal self-attention over fused rows. qkv (B,T,3C) = [q | k | v], heads of hs = C/NH;
+ * out (B,T,C); att (B,NH,T,T) receives the probabilities (row t valid in 0..t; the rest
+ * of its 64-row block zero), needed by the backward. */
+void pal_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
+/* dqkv (B,T,3C) is OVERWRITTEN (not accumulated); datt (B,NH,T,T) is scratch. */
+void pal_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+                            const float *att, int B, int T, int C, int NH);
+
+/* Softmax cross-entropy: logits (N,V), targets (N) in [0,V). losses (N) = logsumexp - logit
+ * of the target; lse (N) saved for the backward. */
+void pal_crossentropy_forward(float *losses, float *lse, const float *logits, const int *targets,
+                              int N, int V);
+/* logits (N,V) are REPLACED by dloss * (softmax - onehot(target)). */
+void pal_crossentropy_backward(float *logits, const float *lse, const int *targets, int N, int V,
+                               float dloss);
+
 #endif
