@@ -7,7 +7,7 @@ BUILD    ?= build
 ARCH     ?= -march=native
 OPT      ?= -O3 $(ARCH)
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
-CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fopenmp -Iinclude -Isrc -MMD -MP
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -fno-math-errno $(WARN) -fopenmp -Iinclude -Isrc -MMD -MP
 DEPLIBS  := -lopenblas -lcjson -lutf8proc -lpcre2-8 -lcurl -lz -lm
 LDFLAGS  += -fopenmp
 LDLIBS   += $(DEPLIBS)
@@ -19,9 +19,11 @@ TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all test test-quick asan setup demo bench clean fixtures
+.PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures fuzz
 all: $(BUILD)/palimpsest $(TESTS)
 
 $(BUILD)/libpalimpsest.a: $(LIB_OBJ)
@@ -34,6 +36,13 @@ $(BUILD)/palimpsest: $(CLI_OBJ) $(BUILD)/libpalimpsest.a
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(BUILD)/libpalimpsest.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/unit/check.o $(BUILD)/libpalimpsest.a $(LDLIBS)
+
+# bench/NAME.c -> build/bench/NAME (drivers for the scripts in bench/; not tests)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libpalimpsest.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libpalimpsest.a $(LDLIBS)
+
+bench-bin: $(BENCHES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -62,10 +71,25 @@ demo: setup
 bench: all
 	bash bench/run_all.sh
 
+# Fuzzing (not part of `make test`): libFuzzer + ASan over the parsers of outside bytes.
+# FUZZ_SECONDS per target; corpora live in tests/fuzz/corpus_*/ (new finds go to build-fuzz).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := src/io/safetensors.c src/io/config_json.c src/model/config.c src/util/error.c \
+            src/util/file.c src/util/buf.c
+FUZZ_CC  := clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
+fuzz:
+	@mkdir -p build-fuzz/corpus_safetensors build-fuzz/corpus_config
+	$(FUZZ_CC) -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(FUZZ_SRC) -lcjson -lm
+	$(FUZZ_CC) -o build-fuzz/fuzz_config tests/fuzz/fuzz_config.c $(FUZZ_SRC) -lcjson -lm
+	build-fuzz/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=1024 \
+	  build-fuzz/corpus_safetensors tests/fuzz/corpus_safetensors
+	build-fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=1024 \
+	  build-fuzz/corpus_config tests/fuzz/corpus_config
+
 fixtures:
 	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)

@@ -118,10 +118,15 @@ pal_params *pal_gpt2_grads(pal_gpt2 *m);
 pal_params *pal_gpt2_params(pal_gpt2 *m);
 const pal_config *pal_gpt2_config(const pal_gpt2 *m);
 /* Dropout probability applied (training only) after attention probs, attn proj, mlp proj,
- * and embeddings, as HF does; 0 (default) disables it. Seeded, deterministic. */
+ * and embeddings, as HF does; 0 (default) disables it. Seeded, deterministic: the k-th
+ * forward after this call draws the same masks for the same seed (masks are a hash of seed,
+ * k, site and element, so nothing is stored). p is clamped to [0, 0.95]. */
 void  pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed);
 /* Bytes of activation (+gradient) memory this engine holds, for reports. */
 size_t pal_gpt2_bytes(const pal_gpt2 *m);
+/* What pal_gpt2_bytes would be for an engine of this shape, without allocating (to check that
+ * a run fits before starting it). Parameters and AdamW moments are not included. */
+size_t pal_gpt2_plan_bytes(const pal_config *cfg, int max_B, int max_T, int training);
 
 /* ---- AdamW with PyTorch's semantics (torch.optim.AdamW): bias-corrected moments,
  * decoupled weight decay p -= lr*wd*p applied only to tensors with ndim >= 2. */
@@ -144,5 +149,12 @@ double pal_grad_norm(const pal_config *cfg, const pal_params *grads, const unsig
  * torch.nn.utils.clip_grad_norm_. Returns the norm before clipping. */
 double pal_clip_grad_norm(const pal_config *cfg, pal_params *grads, float max_norm,
                           const unsigned char *trainable);
+
+/* pal_clip_grad_norm followed by pal_adamw_step, bitwise the same update in fewer passes over
+ * memory: the clip factor is applied inside the update and the gradients are left unscaled.
+ * max_norm <= 0: no clipping. Returns the norm before clipping. */
+double pal_adamw_step_clipped(pal_adamw *opt, const pal_config *cfg, pal_params *params,
+                              const pal_params *grads, float lr, float max_norm,
+                              const unsigned char *trainable);
 
 #endif

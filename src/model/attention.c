@@ -11,6 +11,11 @@
 #define ATT_BLOCK 64
 
 void pal_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
+  pal_attention_forward_ex(out, att, NULL, qkv, B, T, C, NH, 0.0f, 0, 0);
+}
+
+void pal_attention_forward_ex(float *out, float *att, float *att_drop, const float *qkv, int B,
+                              int T, int C, int NH, float pdrop, uint64_t key, uint64_t site) {
   int hs = C / NH;
   float scale = 1.0f / sqrtf((float)hs);
   size_t C3 = 3 * (size_t)C;
@@ -19,7 +24,9 @@ void pal_attention_forward(float *out, float *att, const float *qkv, int B, int 
     for (int h = 0; h < NH; h++) {
       const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
       const float *k = q + C, *v = q + 2 * C;
-      float *p = att + ((size_t)b * NH + h) * T * T;
+      size_t base = ((size_t)b * NH + h) * T * T;
+      float *p = att + base;
+      float *pv = pdrop > 0 ? att_drop + base : p;  /* the probabilities multiplied by v */
       float *o = out + (size_t)b * T * C + (size_t)h * hs;
       for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
         int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
@@ -31,20 +38,32 @@ void pal_attention_forward(float *out, float *att, const float *qkv, int B, int 
           float mx = -INFINITY;
           for (int j = 0; j <= t; j++) mx = row[j] > mx ? row[j] : mx;
           float sum = 0.0f;
+          #pragma omp simd reduction(+:sum)
           for (int j = 0; j <= t; j++) { row[j] = pal_fast_expf(row[j] - mx); sum += row[j]; }
           float inv = 1.0f / sum;
           for (int j = 0; j <= t; j++) row[j] *= inv;
           for (int j = t + 1; j < r1; j++) row[j] = 0.0f;
+          if (pdrop > 0) {
+            float keep_scale = 1.0f / (1.0f - pdrop), *drow = pv + (size_t)t * T;
+            for (int j = 0; j < r1; j++)
+              drow[j] = pal_dropout_keep(key, site, base + (size_t)t * T + j, pdrop) ? row[j] * keep_scale : 0.0f;
+          }
         }
         /* o[r0:r1] = p[r0:r1, 0:r1] @ v[0:r1] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, r1, 1.0f,
-                    p + (size_t)r0 * T, T, v, (int)C3, 0.0f, o + (size_t)r0 * C, C);
+                    pv + (size_t)r0 * T, T, v, (int)C3, 0.0f, o + (size_t)r0 * C, C);
       }
     }
 }
 
 void pal_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
                             const float *att, int B, int T, int C, int NH) {
+  pal_attention_backward_ex(dqkv, datt, dout, qkv, att, B, T, C, NH, 0.0f, 0, 0);
+}
+
+void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, const float *qkv,
+                               const float *att, int B, int T, int C, int NH, float pdrop,
+                               uint64_t key, uint64_t site) {
   int hs = C / NH;
   float scale = 1.0f / sqrtf((float)hs);
   size_t C3 = 3 * (size_t)C;
@@ -54,9 +73,27 @@ void pal_attention_backward(float *dqkv, float *datt, const float *dout, const f
       size_t qoff = (size_t)b * T * C3 + (size_t)h * hs;
       const float *q = qkv + qoff, *k = q + C, *v = q + 2 * C;
       float *dq = dqkv + qoff, *dk = dq + C, *dv = dq + 2 * C;
-      const float *p = att + ((size_t)b * NH + h) * T * T;
-      float *dp = datt + ((size_t)b * NH + h) * T * T;
+      size_t base = ((size_t)b * NH + h) * T * T;
+      const float *p = att + base;
+      float *dp = datt + base;
       const float *dO = dout + (size_t)b * T * C + (size_t)h * hs;
+      float keep_scale = pdrop > 0 ? 1.0f / (1.0f - pdrop) : 1.0f;
+      if (pdrop > 0) {
+        /* dv first, from the dropped probabilities rebuilt in datt (before it becomes dp) */
+        for (int t = 0; t < T; t++) {
+          int r1 = (t / ATT_BLOCK + 1) * ATT_BLOCK < T ? (t / ATT_BLOCK + 1) * ATT_BLOCK : T;
+          for (int j = 0; j < r1; j++) {
+            size_t i = (size_t)t * T + j;
+            dp[i] = pal_dropout_keep(key, site, base + i, pdrop) ? p[i] * keep_scale : 0.0f;
+          }
+        }
+        for (int c0 = 0; c0 < T; c0 += ATT_BLOCK) {
+          int c1 = c0 + ATT_BLOCK < T ? c0 + ATT_BLOCK : T;
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
+                      dp + (size_t)c0 * T + c0, T, dO + (size_t)c0 * C, C, 0.0f,
+                      dv + (size_t)c0 * C3, (int)C3);
+        }
+      }
       for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
         int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
         /* dp[r0:r1, 0:r1] = dO[r0:r1] v[0:r1]^T */
@@ -66,7 +103,11 @@ void pal_attention_backward(float *dqkv, float *datt, const float *dout, const f
         for (int t = r0; t < r1; t++) {
           const float *pr = p + (size_t)t * T;
           float *dr = dp + (size_t)t * T;
+          if (pdrop > 0)  /* d(dropped p)/dp: the same mask and scale */
+            for (int j = 0; j <= t; j++)
+              dr[j] = pal_dropout_keep(key, site, base + (size_t)t * T + j, pdrop) ? dr[j] * keep_scale : 0.0f;
           float dot = 0.0f;
+          #pragma omp simd reduction(+:dot)
           for (int j = 0; j <= t; j++) dot += pr[j] * dr[j];
           for (int j = 0; j <= t; j++) dr[j] = scale * pr[j] * (dr[j] - dot);
           for (int j = t + 1; j < r1; j++) dr[j] = 0.0f;
@@ -82,9 +123,10 @@ void pal_attention_backward(float *dqkv, float *datt, const float *dout, const f
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
                     dp + (size_t)c0 * T + c0, T, q + (size_t)c0 * C3, (int)C3, 0.0f,
                     dk + (size_t)c0 * C3, (int)C3);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
-                    p + (size_t)c0 * T + c0, T, dO + (size_t)c0 * C, C, 0.0f,
-                    dv + (size_t)c0 * C3, (int)C3);
+        if (pdrop == 0)
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
+                      p + (size_t)c0 * T + c0, T, dO + (size_t)c0 * C, C, 0.0f,
+                      dv + (size_t)c0 * C3, (int)C3);
       }
     }
 }

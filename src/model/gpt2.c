@@ -32,10 +32,11 @@ struct pal_gpt2 {
   float *lse, *losses;               /* (N) (N) */
   /* backward scratch (training only) */
   float *dres, *dC, *dqkv, *d4C, *datt;
+  float *branch;                     /* (N,C) a residual branch before dropout (training) */
   int *inputs, *targets;             /* (N) copies of the last forward's ids */
   int B, T, have_targets, logits_valid;
-  float dropout;
-  uint64_t dropout_seed;
+  float dropout;                     /* p; used only when training */
+  uint64_t dropout_seed, dropout_calls, dropout_key;  /* key of the last forward */
 };
 
 /* Carves the activation memory; with base == NULL only counts floats. 16-float alignment. */
@@ -74,6 +75,7 @@ static size_t layout(pal_gpt2 *m, float *base) {
     TAKE(m->dqkv, 3 * N * C);
     TAKE(m->d4C, 4 * N * C);
     TAKE(m->datt, B * NH * T * T);
+    TAKE(m->branch, N * C);
   }
 #undef TAKE
   return off;
@@ -148,7 +150,13 @@ int pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, int B, 
   const pal_params *p = m->params;
   size_t NC = (size_t)N * C;
 
+  /* dropout sites: 4l (attention probabilities), 4l+1 (attn c_proj), 4l+2 (mlp c_proj),
+   * 4L (embeddings) */
+  float pd = m->training ? m->dropout : 0.0f;
+  if (pd > 0) m->dropout_key = pal_dropout_key(m->dropout_seed, m->dropout_calls++);
+  uint64_t key = m->dropout_key, emb_site = 4 * (uint64_t)L;
   pal_encoder_forward(m->encoded, inputs, p->wte, p->wpe, B, T, C, 0);
+  if (pd > 0) pal_dropout_mul(m->encoded, m->encoded, NC, pd, key, emb_site);
   const float *residual = m->encoded;
   for (int l = 0; l < L; l++) {
     layer_acts *a = &m->layers[m->training ? l : 0];
@@ -156,16 +164,27 @@ int pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, int B, 
     pal_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, residual, w->ln_1_w, w->ln_1_b, N, C,
                           cfg->layer_norm_epsilon);
     pal_matmul_forward(a->qkv, a->ln1, w->c_attn_w, w->c_attn_b, N, C, 3 * C);
-    pal_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH);
-    /* res2 = residual + atty @ W + b: the sum seeds the output, sgemm adds onto it */
-    pal_residual_bias_forward(a->res2, residual, w->attn_proj_b, N, C);
-    pal_matmul_accumulate(a->res2, a->atty, w->attn_proj_w, N, C, C);
+    pal_attention_forward_ex(a->atty, a->att, m->datt, a->qkv, B, T, C, NH, pd, key, 4 * (uint64_t)l);
+    if (pd > 0) {  /* res2 = residual + dropout(atty @ W + b) */
+      pal_matmul_forward(m->branch, a->atty, w->attn_proj_w, w->attn_proj_b, N, C, C);
+      pal_dropout_mul(m->branch, m->branch, NC, pd, key, 4 * (uint64_t)l + 1);
+      pal_residual_forward(a->res2, residual, m->branch, NC);
+    } else {  /* res2 = residual + atty @ W + b: the sum seeds the output, sgemm adds onto it */
+      pal_residual_bias_forward(a->res2, residual, w->attn_proj_b, N, C);
+      pal_matmul_accumulate(a->res2, a->atty, w->attn_proj_w, N, C, C);
+    }
     pal_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln_2_w, w->ln_2_b, N, C,
                           cfg->layer_norm_epsilon);
     pal_matmul_forward(a->fch, a->ln2, w->c_fc_w, w->c_fc_b, N, C, 4 * C);
     pal_gelu_forward(a->fch_gelu, a->fch, 4 * NC);
-    pal_residual_bias_forward(a->res3, a->res2, w->mlp_proj_b, N, C);
-    pal_matmul_accumulate(a->res3, a->fch_gelu, w->mlp_proj_w, N, 4 * C, C);
+    if (pd > 0) {
+      pal_matmul_forward(m->branch, a->fch_gelu, w->mlp_proj_w, w->mlp_proj_b, N, 4 * C, C);
+      pal_dropout_mul(m->branch, m->branch, NC, pd, key, 4 * (uint64_t)l + 2);
+      pal_residual_forward(a->res3, a->res2, m->branch, NC);
+    } else {
+      pal_residual_bias_forward(a->res3, a->res2, w->mlp_proj_b, N, C);
+      pal_matmul_accumulate(a->res3, a->fch_gelu, w->mlp_proj_w, N, 4 * C, C);
+    }
     residual = a->res3;
   }
   pal_layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, residual, p->ln_f_w, p->ln_f_b, N, C,
@@ -202,6 +221,8 @@ int pal_gpt2_backward(pal_gpt2 *m, float loss_scale, pal_error *err) {
   size_t NC = (size_t)N * C;
   const pal_params *p = m->params;
   pal_params *g = &m->grads;
+  float pd = m->dropout;
+  uint64_t key = m->dropout_key;
 
   /* dlogits in place of the logits: d(mean loss * scale)/dlogit */
   pal_crossentropy_backward(m->logits, m->lse, m->targets, N, V, loss_scale / (float)N);
@@ -217,22 +238,27 @@ int pal_gpt2_backward(pal_gpt2 *m, float loss_scale, pal_error *err) {
     const pal_layer_params *w = &p->h[l];
     pal_layer_params *gw = &g->h[l];
     const float *residual = l > 0 ? m->layers[l - 1].res3 : m->encoded;
-    /* dres holds d res3: through mlp c_proj, gelu, c_fc, ln_2 (accumulating into dres) */
-    pal_matmul_backward_ex(m->d4C, gw->mlp_proj_w, gw->mlp_proj_b, m->dres, a->fch_gelu,
+    /* dres holds d res3: through (dropout,) mlp c_proj, gelu, c_fc, ln_2 (accumulating into dres) */
+    const float *dbranch = m->dres;
+    if (pd > 0) { pal_dropout_mul(m->branch, m->dres, NC, pd, key, 4 * (uint64_t)l + 2); dbranch = m->branch; }
+    pal_matmul_backward_ex(m->d4C, gw->mlp_proj_w, gw->mlp_proj_b, dbranch, a->fch_gelu,
                            w->mlp_proj_w, N, 4 * C, C, 0.0f);
     pal_gelu_backward_inplace(m->d4C, a->fch, 4 * NC);
     pal_matmul_backward_ex(m->dC, gw->c_fc_w, gw->c_fc_b, m->d4C, a->ln2, w->c_fc_w, N, C, 4 * C, 0.0f);
     pal_layernorm_backward(m->dres, gw->ln_2_w, gw->ln_2_b, m->dC, a->res2, w->ln_2_w, a->ln2_mean,
                            a->ln2_rstd, N, C);
-    /* dres holds d res2: through attn c_proj, attention, c_attn, ln_1 */
-    pal_matmul_backward_ex(m->dC, gw->attn_proj_w, gw->attn_proj_b, m->dres, a->atty,
+    /* dres holds d res2: through (dropout,) attn c_proj, attention, c_attn, ln_1 */
+    dbranch = m->dres;
+    if (pd > 0) { pal_dropout_mul(m->branch, m->dres, NC, pd, key, 4 * (uint64_t)l + 1); dbranch = m->branch; }
+    pal_matmul_backward_ex(m->dC, gw->attn_proj_w, gw->attn_proj_b, dbranch, a->atty,
                            w->attn_proj_w, N, C, C, 0.0f);
-    pal_attention_backward(m->dqkv, m->datt, m->dC, a->qkv, a->att, B, T, C, NH);
+    pal_attention_backward_ex(m->dqkv, m->datt, m->dC, a->qkv, a->att, B, T, C, NH, pd, key, 4 * (uint64_t)l);
     pal_matmul_backward_ex(m->dC, gw->c_attn_w, gw->c_attn_b, m->dqkv, a->ln1, w->c_attn_w, N, C,
                            3 * C, 0.0f);
     pal_layernorm_backward(m->dres, gw->ln_1_w, gw->ln_1_b, m->dC, residual, w->ln_1_w, a->ln1_mean,
                            a->ln1_rstd, N, C);
   }
+  if (pd > 0) pal_dropout_mul(m->dres, m->dres, NC, pd, key, 4 * (uint64_t)L);
   pal_encoder_backward(g->wte, g->wpe, m->dres, m->inputs, B, T, C);
   return 0;
 }
@@ -242,8 +268,19 @@ pal_params *pal_gpt2_params(pal_gpt2 *m) { return m->params; }
 const pal_config *pal_gpt2_config(const pal_gpt2 *m) { return &m->cfg; }
 
 void pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed) {
-  m->dropout = p;
+  m->dropout = p > 0 ? (p < 0.95f ? p : 0.95f) : 0.0f;
   m->dropout_seed = seed;
+  m->dropout_calls = 0;
+}
+
+size_t pal_gpt2_plan_bytes(const pal_config *cfg, int max_B, int max_T, int training) {
+  pal_gpt2 m;
+  memset(&m, 0, sizeof m);
+  m.cfg = *cfg;
+  m.max_B = max_B;
+  m.max_T = max_T;
+  m.training = training ? 1 : 0;
+  return layout(&m, NULL) * sizeof(float) + (training ? pal_params_count(cfg) * sizeof(float) : 0);
 }
 
 size_t pal_gpt2_bytes(const pal_gpt2 *m) {

@@ -5,6 +5,7 @@
 #ifndef PAL_MODEL_LAYERS_H
 #define PAL_MODEL_LAYERS_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* out (B,T,C) = wte[inp[b,t]] + wpe[pos0 + t];  inp (B,T), wte (V,C), wpe (n_ctx,C) */
 void pal_encoder_forward(float *out, const int *inp, const float *wte, const float *wpe,
@@ -60,6 +61,22 @@ void pal_attention_forward(float *out, float *att, const float *qkv, int B, int 
 /* dqkv (B,T,3C) is OVERWRITTEN (not accumulated); datt (B,NH,T,T) is scratch. */
 void pal_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
                             const float *att, int B, int T, int C, int NH);
+
+/* The same with dropout p on the probabilities (HF's attn_dropout): att keeps the undropped
+ * probabilities, att_drop (B,NH,T,T) is scratch for the dropped ones; masks come from
+ * pal_dropout_keep(key, site, index into att). p == 0 is exactly pal_attention_forward. */
+void pal_attention_forward_ex(float *out, float *att, float *att_drop, const float *qkv, int B,
+                              int T, int C, int NH, float p, uint64_t key, uint64_t site);
+void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, const float *qkv,
+                               const float *att, int B, int T, int C, int NH, float p,
+                               uint64_t key, uint64_t site);
+
+/* Dropout masks: element idx of stream (key, site) is kept with probability 1-p. */
+int  pal_dropout_keep(uint64_t key, uint64_t site, uint64_t idx, float p);
+/* The key of the call-th forward for a seed. */
+uint64_t pal_dropout_key(uint64_t seed, uint64_t call);
+/* dst (n) = src * mask / (1-p); dst may be src. The backward is the same call on gradients. */
+void pal_dropout_mul(float *dst, const float *src, size_t n, float p, uint64_t key, uint64_t site);
 
 /* Softmax cross-entropy: logits (N,V), targets (N) in [0,V). losses (N) = logsumexp - logit
  * of the target; lse (N) saved for the backward. */

@@ -31,8 +31,10 @@ void pal_adamw_free(pal_adamw *opt) {
   opt->m = opt->v = NULL;
 }
 
-void pal_adamw_step(pal_adamw *opt, const pal_config *cfg, pal_params *params,
-                    const pal_params *grads, float lr, const unsigned char *trainable) {
+/* The update with every gradient multiplied by grad_scale first (1 = as given). */
+static void adamw_update(pal_adamw *opt, const pal_config *cfg, pal_params *params,
+                         const pal_params *grads, float lr, float grad_scale,
+                         const unsigned char *trainable) {
   opt->step++;
   double bc1 = 1.0 - pow(opt->beta1, (double)opt->step);
   double bc2 = 1.0 - pow(opt->beta2, (double)opt->step);
@@ -51,7 +53,7 @@ void pal_adamw_step(pal_adamw *opt, const pal_config *cfg, pal_params *params,
     size_t ne = t.n_elems;
     #pragma omp parallel for simd schedule(static)
     for (size_t k = 0; k < ne; k++) {
-      float gk = g[k];
+      float gk = g[k] * grad_scale;
       float mk = b1 * m[k] + (1.0f - b1) * gk;
       float vk = b2 * v[k] + (1.0f - b2) * gk * gk;
       m[k] = mk;
@@ -59,6 +61,11 @@ void pal_adamw_step(pal_adamw *opt, const pal_config *cfg, pal_params *params,
       p[k] = p[k] * decay - step_size * mk / (sqrtf(vk) / sqrt_bc2 + eps);
     }
   }
+}
+
+void pal_adamw_step(pal_adamw *opt, const pal_config *cfg, pal_params *params,
+                    const pal_params *grads, float lr, const unsigned char *trainable) {
+  adamw_update(opt, cfg, params, grads, lr, 1.0f, trainable);
 }
 
 /* Sum of squares in chunks of NORM_CHUNK, up to NORM_GROUP chunks in flight, added in order. */
@@ -75,6 +82,8 @@ static double sum_squares(const float *x, size_t n) {
     for (int c = 0; c < chunks; c++) {
       size_t s = base + (size_t)c * NORM_CHUNK, e = s + NORM_CHUNK < n ? s + NORM_CHUNK : n;
       double acc = 0.0;
+      /* a simd reduction: its lane order is fixed at compile time, not by threads */
+      #pragma omp simd reduction(+:acc)
       for (size_t k = s; k < e; k++) acc += (double)x[k] * x[k];
       part[c] = acc;
     }
@@ -95,13 +104,25 @@ double pal_grad_norm(const pal_config *cfg, const pal_params *grads, const unsig
   return sqrt(total);
 }
 
+/* torch: clip_coef = max_norm / (norm + 1e-6), clamped to at most 1 */
+static float clip_coef(double norm, float max_norm) {
+  double coef = max_norm / (norm + 1e-6);
+  return max_norm > 0 && coef < 1.0 ? (float)coef : 1.0f;
+}
+
+double pal_adamw_step_clipped(pal_adamw *opt, const pal_config *cfg, pal_params *params,
+                              const pal_params *grads, float lr, float max_norm,
+                              const unsigned char *trainable) {
+  double norm = pal_grad_norm(cfg, grads, trainable);
+  adamw_update(opt, cfg, params, grads, lr, clip_coef(norm, max_norm), trainable);
+  return norm;
+}
+
 double pal_clip_grad_norm(const pal_config *cfg, pal_params *grads, float max_norm,
                           const unsigned char *trainable) {
   double norm = pal_grad_norm(cfg, grads, trainable);
-  /* torch: clip_coef = max_norm / (norm + 1e-6), clamped to at most 1 */
-  double coef_d = max_norm / (norm + 1e-6);
-  if (max_norm > 0 && coef_d < 1.0) {
-    float coef = (float)coef_d;
+  float coef = clip_coef(norm, max_norm);
+  if (coef < 1.0f) {
     int n = pal_num_tensors(cfg);
     for (int i = 0; i < n; i++) {
       if (trainable && !trainable[i]) continue;

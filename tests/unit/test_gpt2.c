@@ -189,6 +189,8 @@ static void test_inference(const tiny_fixture *f, pal_params *p) {
   pal_gpt2_create(&mt, &f->cfg, &borrowed, f->B, f->cfg.n_ctx, 1, &err);
   CHECK(pal_gpt2_bytes(m) * 2 < pal_gpt2_bytes(mt), "inference holds far less memory (%zu vs %zu bytes)",
         pal_gpt2_bytes(m), pal_gpt2_bytes(mt));
+  CHECK(pal_gpt2_plan_bytes(&f->cfg, f->B, f->cfg.n_ctx, 0) == pal_gpt2_bytes(m) &&
+        pal_gpt2_plan_bytes(&f->cfg, f->B, f->cfg.n_ctx, 1) == pal_gpt2_bytes(mt), "plan_bytes predicts bytes");
   float loss = 0;
   CHECK(pal_gpt2_forward(m, f->inputs, f->targets, f->B, f->T, &loss, &err) == 0, "inference forward");
   CHECK_NEAR(loss, f->loss, 1e-5, "inference loss matches PyTorch");
