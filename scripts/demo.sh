@@ -6,25 +6,31 @@
 #   QUICK=1          a first look in under 2 minutes (smaller model, fewer steps)
 #   DEMO_STEPS=N     override the number of training steps (tests use a tiny count)
 #   DEMO_OUT=DIR     where the outputs go (default out/demo)
+#   DEMO_RECIPE=F    another mix recipe (default recipes/default.ini); DEMO_FETCH=0 skips
+#                    `corpus fetch` (for a recipe of your own texts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAL=${PAL:-build/palimpsest}
 OUT=${DEMO_OUT:-out/demo}
 QUICK=${QUICK:-0}
-CORPORA=${DEMO_CORPORA:-data/corpora}
+CORPORA=data/corpora    # where recipes/default.ini looks for them
 RECIPE=${DEMO_RECIPE:-recipes/default.ini}
 
 # Sizes: measured on a 2-core machine so the default finishes in under 10 minutes and QUICK
 # in under 2 (see docs/PARTS/present.md for the timings).
 if [ "$QUICK" = 1 ]; then
-  STEPS=${DEMO_STEPS:-150}; VOCAB=${DEMO_VOCAB:-512}; LAYERS=2; HEADS=2; EMBD=64; CTX=64
-  BATCH=8; SEQ=64; TUNE_STEPS=${DEMO_STEPS:-6}; TUNE_SEQ=32; MIX_BYTES=${DEMO_MIX_BYTES:-300000}
+  STEPS=${DEMO_STEPS:-1500}; VOCAB=${DEMO_VOCAB:-1024}; LAYERS=3; HEADS=3; EMBD=96; CTX=128
+  BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-8}; TUNE_SEQ=32; MIX_BYTES=${DEMO_MIX_BYTES:-600000}
   LENGTH=40
 else
-  STEPS=${DEMO_STEPS:-1200}; VOCAB=${DEMO_VOCAB:-2048}; LAYERS=4; HEADS=4; EMBD=128; CTX=128
-  BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-60}; TUNE_SEQ=64; MIX_BYTES=${DEMO_MIX_BYTES:-3000000}
+  STEPS=${DEMO_STEPS:-3000}; VOCAB=${DEMO_VOCAB:-2048}; LAYERS=4; HEADS=4; EMBD=128; CTX=128
+  BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-60}; TUNE_SEQ=64; MIX_BYTES=${DEMO_MIX_BYTES:-4000000}
   LENGTH=80
 fi
+# OpenMP threads that sleep when idle: on a busy machine spinning threads fight for the
+# cores (measured: a 150-step run took 51 s spinning, 8 s passive, on 2 loaded cores).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+BATCH=${DEMO_BATCH:-$BATCH}; LR=${DEMO_LR:-2e-3}
 SAVES=${DEMO_SAVES:-5}                      # checkpoints over the run (plus the last)
 
 step_no=0 t_demo=$SECONDS t_step=$SECONDS
@@ -41,12 +47,22 @@ echo "== palimpsest demo ($( [ "$QUICK" = 1 ] && echo quick || echo full )): $($
 mkdir -p "$OUT"
 
 step "fetch the default corpora and mix them ($RECIPE)"
-need corpus; need mix
-$PAL corpus fetch --out "$CORPORA"
-wrote "$CORPORA/"
-$PAL mix --recipe "$RECIPE" -o "$OUT/mixture.full.txt"
+need mix
+if [ "${DEMO_FETCH:-1}" = 1 ]; then
+  need corpus
+  $PAL corpus fetch --out "$CORPORA"
+  wrote "$CORPORA/"
+else
+  echo "   (DEMO_FETCH=0: mixing what $RECIPE names as it is)"
+fi
+$PAL mix --recipe "$RECIPE" -o "$OUT/mixture.full.txt" --force --quiet
 # a prefix of the mixture is plenty for the time this demo has
-head -c "$MIX_BYTES" "$OUT/mixture.full.txt" | head -n -1 >"$OUT/mixture.txt.tmp" && mv "$OUT/mixture.txt.tmp" "$OUT/mixture.txt"
+if [ "$(wc -c <"$OUT/mixture.full.txt")" -gt "$MIX_BYTES" ]; then   # whole lines only
+  head -c "$MIX_BYTES" "$OUT/mixture.full.txt" | head -n -1 >"$OUT/mixture.txt.tmp"
+else
+  cp "$OUT/mixture.full.txt" "$OUT/mixture.txt.tmp"
+fi
+mv "$OUT/mixture.txt.tmp" "$OUT/mixture.txt"
 wrote "$OUT/mixture.txt ($(wc -c <"$OUT/mixture.txt") bytes of the $(wc -c <"$OUT/mixture.full.txt")-byte mixture; provenance in $OUT/mixture.full.txt.provenance.tsv)"
 took
 
@@ -70,7 +86,7 @@ else
   EVERY=$(( STEPS / SAVES > 0 ? STEPS / SAVES : 1 ))
   WARM=$(( STEPS / 20 > 0 ? STEPS / 20 : 1 ))
   $PAL train --model "$OUT/model" --data "$OUT/mixture.txt" --out "$RUN" --steps "$STEPS" \
-    --batch "$BATCH" --seq "$SEQ" --lr 3e-3 --min-lr 3e-4 --warmup "$WARM" --save-every "$EVERY" \
+    --batch "$BATCH" --seq "$SEQ" --lr "$LR" --min-lr 1e-4 --warmup "$WARM" --save-every "$EVERY" \
     --val-fraction 0.05 --val-every "$EVERY"
 fi
 wrote "$RUN/ ($(ls -d "$RUN"/checkpoint-* 2>/dev/null | wc -l) checkpoints, log in $RUN/log.jsonl)"

@@ -138,8 +138,12 @@ static int write_grid(pal_buf *out, const sweep_set *s) {
   for (size_t r = 0; r < n_rows; r++) {
     rc |= pal_buf_printf(out, "<tr><th scope=\"row\">");
     if (!isnan(rows[r].step)) rc |= pal_buf_printf(out, "step %.0f<br>", rows[r].step);
-    rc |= pal_buf_printf(out, "<span class=\"path\">");
+    const char *base = strrchr(rows[r].ckpt, '/');
+    base = base && base[1] ? base + 1 : rows[r].ckpt;
+    rc |= pal_buf_printf(out, "<span class=\"path\" title=\"");
     rc |= pres_esc(out, rows[r].ckpt);
+    rc |= pal_buf_printf(out, "\">");
+    rc |= pres_esc(out, base);
     rc |= pal_buf_printf(out, "</span></th>");
     for (size_t c = 0; c < n_cols; c++) {
       int any = 0, deg = 0;

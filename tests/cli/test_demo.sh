@@ -13,7 +13,15 @@ fi
 D=$TMP/demo
 steps=4; bytes=200000
 [ "${PAL_SANITIZED:-0}" = 1 ] && { steps=2; bytes=60000; }
-PAL=$PAL QUICK=1 DEMO_STEPS=$steps DEMO_SAVES=2 DEMO_MIX_BYTES=$bytes DEMO_OUT=$D \
+# the default corpora when they are already fetched (no network then); else our own texts
+if [ -s data/corpora/MANIFEST.tsv ]; then
+  echo "# demo on the default corpora (data/corpora)"
+  extra=()
+else
+  echo "# data/corpora not fetched: demo on tests/fixtures/present/recipe.ini"
+  extra=(DEMO_FETCH=0 DEMO_RECIPE=tests/fixtures/present/recipe.ini DEMO_VOCAB=300)
+fi
+env PAL="$PAL" QUICK=1 DEMO_STEPS=$steps DEMO_SAVES=2 DEMO_MIX_BYTES=$bytes DEMO_OUT="$D" "${extra[@]}" \
   timeout 500 bash scripts/demo.sh >"$TMP/demo.log" 2>&1
 rc=$?
 check_eq "demo.sh QUICK=1 runs to the end" 0 "$rc"
