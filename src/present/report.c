@@ -187,10 +187,24 @@ static int write_loss(pal_buf *out, run_log *L) {
                        L->n_swaps, L->n_swaps == 1 ? "" : "s");
   for (int m = 0; m < L->n_swaps; m++) L->swaps[m].label = L->swap_labels[m];
   downsample(&L->train, 1500);
-  pres_series train = {"training loss", "#34495e", L->train.pts, L->train.n, 0};
-  pres_chart c1 = {"Training loss", "step", "loss (nats/token)", &train, 1, L->swaps, L->n_swaps,
+  /* a trailing mean over ~1/40 of the run beside the raw (noisy) per-step loss */
+  size_t window = L->train.n / 40 > 1 ? L->train.n / 40 : 1;
+  pres_point *smooth = window > 1 ? calloc(L->train.n, sizeof *smooth) : NULL;
+  double acc = 0;
+  for (size_t i = 0; smooth && i < L->train.n; i++) {
+    acc += L->train.pts[i].y;
+    if (i >= window) acc -= L->train.pts[i - window].y;
+    size_t k = i + 1 < window ? i + 1 : window;
+    smooth[i] = (pres_point){L->train.pts[i].x, acc / (double)k};
+  }
+  char smooth_name[64];
+  snprintf(smooth_name, sizeof smooth_name, "mean of %zu steps", window);
+  pres_series train[2] = {{"training loss", "#9aa5b1", L->train.pts, L->train.n, 0},
+                          {smooth_name, "#1b2631", smooth, smooth ? L->train.n : 0, 0}};
+  pres_chart c1 = {"Training loss", "step", "loss (nats/token)", train, smooth ? 2 : 1, L->swaps, L->n_swaps,
                    L->ckpts, L->n_ckpts, "no training steps logged"};
   rc |= pres_chart_svg(out, &c1);
+  free(smooth);
   pres_series *vs = calloc((size_t)L->n_val + 1, sizeof *vs);
   if (!vs) return -1;
   for (int k = 0; k < L->n_val; k++)
