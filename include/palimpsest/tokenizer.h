@@ -8,11 +8,12 @@
 
 typedef struct pal_tokenizer pal_tokenizer;
 
-/* dir holds vocab.json + merges.txt (HF names) or encoder.json + vocab.bpe (OpenAI's). */
+/* dir holds vocab.json + merges.txt (HF names) or encoder.json + vocab.bpe (OpenAI's). On
+ * failure *out is NULL and err names the file and what is wrong. The caller frees *out. */
 int  pal_tokenizer_load(pal_tokenizer **out, const char *dir, pal_error *err);
 void pal_tokenizer_free(pal_tokenizer *tok);
 int  pal_tokenizer_vocab_size(const pal_tokenizer *tok);   /* including <|endoftext|> */
-int  pal_tokenizer_eot(const pal_tokenizer *tok);          /* id of <|endoftext|>, 50256 for GPT-2 */
+int  pal_tokenizer_eot(const pal_tokenizer *tok);          /* id of <|endoftext|> (50256 for GPT-2), -1 if none */
 /* Appends the ids of text[0..len) to out. allow_special: "<|endoftext|>" becomes the eot id;
  * otherwise it is ordinary text. Thread-safe for concurrent calls on one tokenizer. */
 int  pal_tokenizer_encode(pal_tokenizer *tok, const char *text, size_t len, int allow_special,
@@ -39,8 +40,8 @@ int  pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name,
 /* ---- Training a byte-level BPE of our own (same pre-tokenization as GPT-2). */
 typedef struct pal_bpe_train_opts {
   int vocab_size;        /* total, including the 256 byte tokens and <|endoftext|> (>= 257) */
-  int min_count;         /* a pair must occur at least this often to be merged (default 2) */
-  int quiet;
+  int min_count;         /* a pair must occur at least this often to be merged (0: 2) */
+  int quiet;             /* reserved: training prints nothing either way */
 } pal_bpe_train_opts;
 /* Learns merges from the texts at paths[0..n) and writes out_dir/vocab.json and
  * out_dir/merges.txt (each atomically; out_dir is created if missing). ids 0..255 are the

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include "cli/cli.h"
 #include "palimpsest/shard.h"
 
@@ -18,7 +20,19 @@ typedef struct out_ctx {
   FILE *ids_fp;
   size_t count;
   pal_buf line;
+  /* progress (inputs of 16 MB or more): bytes read so far = base + position in cur */
+  int show;
+  FILE *cur;
+  double base, total;
+  pal_progress prog;
 } out_ctx;
+
+/* CPU time of the whole process (all threads), for --time. */
+static double cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static int sink(void *vctx, const int *ids, size_t n, pal_error *err) {
   out_ctx *o = vctx;
@@ -31,6 +45,12 @@ static int sink(void *vctx, const int *ids, size_t n, pal_error *err) {
       return pal_errorf(err, "stdout: write failed");
   }
   o->count += n;
+  if (o->show && o->cur) {
+    long pos = ftell(o->cur);
+    char extra[64];
+    snprintf(extra, sizeof extra, "%zu tokens", o->count);
+    if (pos >= 0) pal_progress_update(&o->prog, o->base + (double)pos, o->total, extra, 0);
+  }
   return 0;
 }
 
@@ -78,7 +98,13 @@ int pal_cmd_encode(int argc, char **argv) {
     o.shard = &shard;
   }
   if (print_ids) o.ids_fp = stdout;
-  double t0 = pal_time_now();
+  for (int f = 0; f < files.n; f++) {
+    struct stat st;
+    if (strcmp(files.items[f], "-") && stat(files.items[f], &st) == 0) o.total += (double)st.st_size;
+  }
+  o.show = o.total >= 16e6;
+  if (o.show) pal_progress_init(&o.prog, stderr, "encode", "B", 0);
+  double t0 = pal_time_now(), c0 = cpu_seconds();
   size_t total = 0;
   for (int f = 0; f < files.n; f++) {
     const char *path = files.items[f];
@@ -87,21 +113,29 @@ int pal_cmd_encode(int argc, char **argv) {
     if (!fp) { pal_cli_fail("%s: cannot open: %s", path, strerror(errno)); goto done; }
     if (f > 0 && sink(&o, &eot, 1, &err)) { if (!is_stdin) fclose(fp); pal_cli_error(&err); goto done; }
     size_t got = 0;
+    o.cur = is_stdin ? NULL : fp;
+    o.base = (double)total;
     int frc = pal_tokenizer_encode_stream(tok, fp, is_stdin ? "stdin" : path, allow_special,
                                           (size_t)chunk, sink, &o, &got, &err);
+    o.cur = NULL;
     if (!is_stdin) fclose(fp);
     total += got;
     if (frc) { pal_cli_error(&err); goto done; }
   }
-  double dt = pal_time_now() - t0;
+  double dt = pal_time_now() - t0, dc = cpu_seconds() - c0;
+  if (o.show) {
+    char extra[64];
+    snprintf(extra, sizeof extra, "%zu tokens", o.count);
+    pal_progress_finish(&o.prog, (double)total, o.total, extra);
+  }
   if (print_ids) { fputc('\n', stdout); if (fflush(stdout)) { pal_cli_fail("stdout: write failed"); goto done; } }
   if (shard_open) {
     shard_open = 0;
     if (pal_shard_writer_close(&shard, &err)) { pal_cli_error(&err); goto done; }
   }
   if (show_time)
-    fprintf(stderr, "encode: %zu bytes -> %zu tokens in %.3f s (%.2f MB/s)\n", total, o.count, dt,
-            dt > 0 ? total / dt / 1e6 : 0.0);
+    fprintf(stderr, "encode: %zu bytes -> %zu tokens in %.3f s (%.2f MB/s), %.3f CPU s (%.2f MB/CPU-s)\n",
+            total, o.count, dt, dt > 0 ? total / dt / 1e6 : 0.0, dc, dc > 0 ? total / dc / 1e6 : 0.0);
   status = 0;
 done:
   if (shard_open) pal_shard_writer_abort(&shard);

@@ -218,6 +218,7 @@ static const char EOT_TEXT[] = "<|endoftext|>";
 
 int pal_tokenizer_encode_with(pal_tokenizer *tok, pal_bpe_cache *cache, const char *text,
                               size_t len, int allow_special, pal_ids *out, pal_error *err) {
+  if (len == 0) return 0;
   const uint8_t *s = (const uint8_t *)text;
   size_t start = 0;
   if (allow_special && tok->eot >= 0) {

@@ -33,6 +33,9 @@ if [ -f "$GPT2/vocab.json" ]; then
     "$($PAL encode --tokenizer $GPT2 --ids --allow-special "$TMP/s.txt")"
   check_eq "stdin (-) encodes" "15496,995" "$(printf 'Hello world' | $PAL encode --tokenizer $GPT2 --ids -)"
   check "--model DIR works as --tokenizer" $PAL encode --model $GPT2 --ids "$TMP/a.txt"
+  mkdir -p "$TMP/openai" && cp $GPT2/vocab.json "$TMP/openai/encoder.json" && cp $GPT2/merges.txt "$TMP/openai/vocab.bpe"
+  check_eq "OpenAI's names (encoder.json + vocab.bpe) load too" "15496,995" \
+    "$($PAL encode --tokenizer "$TMP/openai" --ids "$TMP/a.txt")"
 
   $PAL encode --tokenizer $GPT2 "$TMP/text.txt" -o "$TMP/t1.bin" --threads 1
   $PAL encode --tokenizer $GPT2 "$TMP/text.txt" -o "$TMP/t2.bin" --threads 2 --chunk-bytes 4096

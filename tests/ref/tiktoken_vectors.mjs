@@ -3,6 +3,7 @@
 // scripts/make_tokenizer_fixtures.sh; never needed by the test suite itself.
 //   node tiktoken_vectors.mjs vectors OUT.jsonl      test strings -> {"text","hex","ids"}
 //   node tiktoken_vectors.mjs file FILE [PREFIX]     prints {"bytes","tokens","fnv1a64"}
+//   node tiktoken_vectors.mjs unicode                 id hash of every code point, per plane
 //   node tiktoken_vectors.mjs bench FILE [REPS]      median MB/s of tiktoken and js-tiktoken
 import { get_encoding } from "tiktoken";
 import { getEncoding } from "js-tiktoken";
@@ -91,21 +92,44 @@ if (mode === "vectors") {
   for (const b of buf) { h ^= BigInt(b); h = (h * 0x100000001b3n) & m; }
   console.log(JSON.stringify({ bytes: buf.length, text_fnv1a64: h.toString(16).padStart(16, "0"),
                                tokens: ids.length, ids_fnv1a64: fnv1a64(ids) }));
+} else if (mode === "unicode") {
+  // every code point in each of the 17 planes, in contexts that show its class (letter,
+  // number, space, other): "a" c "1" c "." c " " c "\n"; one id hash per plane
+  const out = [];
+  for (let plane = 0; plane < 17; plane++) {
+    const parts = [];
+    for (let cp = plane * 0x10000; cp < (plane + 1) * 0x10000; cp++) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+      const c = String.fromCodePoint(cp);
+      parts.push("a" + c + "1" + c + "." + c + " " + c + "\n");
+    }
+    const text = parts.join("");
+    const ids = Array.from(tk.encode_ordinary(text));
+    out.push({ plane, bytes: Buffer.byteLength(text), tokens: ids.length, ids_fnv1a64: fnv1a64(ids) });
+  }
+  console.log(JSON.stringify(out));
 } else if (mode === "bench") {
   const text = fs.readFileSync(process.argv[3], "utf8");
   const mb = Buffer.byteLength(text) / 1e6;
   const reps = Number(process.argv[4] || 3);
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const time = (f) => {
-    const ts = [];
+  const time = (f) => {      // median wall seconds and median CPU seconds (user + system)
+    const ts = [], cs = [];
     let n = 0;
-    for (let r = 0; r < reps; r++) { const t = process.hrtime.bigint(); n = f(); ts.push(Number(process.hrtime.bigint() - t) / 1e9); }
-    return [n, median(ts)];
+    for (let r = 0; r < reps; r++) {
+      const t = process.hrtime.bigint(), c = process.cpuUsage();
+      n = f();
+      const dc = process.cpuUsage(c);
+      ts.push(Number(process.hrtime.bigint() - t) / 1e9);
+      cs.push((dc.user + dc.system) / 1e6);
+    }
+    return [n, median(ts), median(cs)];
   };
   tk.encode_ordinary(text.slice(0, 100000)); js.encode(text.slice(0, 100000));   // warm up
-  const [n1, t1] = time(() => tk.encode_ordinary(text).length);
-  const [n2, t2] = time(() => js.encode(text).length);
-  console.log(JSON.stringify({ tiktoken: { tokens: n1, seconds: t1, mb_s: mb / t1 }, js_tiktoken: { tokens: n2, seconds: t2, mb_s: mb / t2 } }));
+  const [n1, t1, c1] = time(() => tk.encode_ordinary(text).length);
+  const [n2, t2, c2] = time(() => js.encode(text).length);
+  console.log(JSON.stringify({ tiktoken: { tokens: n1, seconds: t1, mb_s: mb / t1, cpu_mb_s: mb / c1 },
+                               js_tiktoken: { tokens: n2, seconds: t2, mb_s: mb / t2, cpu_mb_s: mb / c2 } }));
 } else {
   console.error("usage: node tiktoken_vectors.mjs vectors OUT.jsonl | file FILE [PREFIX] | bench FILE");
   process.exit(2);

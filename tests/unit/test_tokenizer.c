@@ -254,6 +254,35 @@ static void test_round_trip(pal_tokenizer *tok) {
   pal_ids_free(&ids); pal_buf_free(&back);
   free(s);
 
+  /* concurrent calls on one tokenizer (caches lent from its pool) give the same ids */
+  {
+    enum { N = 64 };
+    static char texts[N][300];
+    static size_t lens[N];
+    static pal_ids serial[N], parallel[N];
+    for (int i = 0; i < N; i++) {
+      lens[i] = random_bytes(&rng, texts[i], sizeof texts[i]);
+      memset(&serial[i], 0, sizeof serial[i]);
+      memset(&parallel[i], 0, sizeof parallel[i]);
+      pal_tokenizer_encode(tok, texts[i], lens[i], 0, &serial[i], &err);
+    }
+#pragma omp parallel for num_threads(4) schedule(dynamic, 1)
+    for (int i = 0; i < N * 8; i++) {
+      pal_error e2;
+      pal_ids tmp = {0};
+      pal_tokenizer_encode(tok, texts[i % N], lens[i % N], 0, &tmp, &e2);
+      if (i < N) parallel[i] = tmp; else pal_ids_free(&tmp);
+    }
+    int same = 0;
+    for (int i = 0; i < N; i++) {
+      same += serial[i].len == parallel[i].len &&
+              (serial[i].len == 0 || !memcmp(serial[i].data, parallel[i].data, serial[i].len * sizeof(int)));
+      pal_ids_free(&serial[i]); pal_ids_free(&parallel[i]);
+    }
+    CHECK(same == N, "4 threads encoding at once on one tokenizer: same ids (%d/%d)", same, N);
+  }
+  CHECK(pal_tokenizer_encode(tok, NULL, 0, 1, &ids, &err) == 0 && ids.len == 0, "empty text: no ids");
+
   /* eot: only with allow_special */
   pal_ids a = {0}, b = {0};
   pal_tokenizer_encode(tok, "<|endoftext|>", 13, 1, &a, &err);
@@ -262,6 +291,7 @@ static void test_round_trip(pal_tokenizer *tok) {
   CHECK(b.len > 1, "<|endoftext|> without allow_special is ordinary text (%zu tokens)", b.len);
   pal_ids_free(&a); pal_ids_free(&b);
   CHECK(pal_tokenizer_vocab_size(tok) == 50257 && pal_tokenizer_eot(tok) == 50256, "GPT-2: 50257 tokens, eot 50256");
+  CHECK(tok->n_merges == 50000, "all 50000 merges read, the 8 that start with '#' too (%d)", tok->n_merges);
   size_t l;
   const char *t = pal_tokenizer_token_bytes(tok, 15496, &l);
   CHECK(t && l == 5 && !memcmp(t, "Hello", 5), "token 15496 is 'Hello'");
@@ -371,7 +401,8 @@ static void test_bad_tokenizers(void) {
   pal_buf_printf(&b, ", \"ab\": 256, \"<|endoftext|>\": 257}");
   FILE *fp = fopen(v, "wb"); fwrite(b.data, 1, b.len, fp); fclose(fp);
   write_file(m, "#version: 0.2\na b\n");
-  CHECK(pal_tokenizer_load(&tok, dir, &err) == 0, "a tiny byte-level BPE loads: %s", err.msg);
+  err.msg[0] = 0;
+  CHECK(pal_tokenizer_load(&tok, dir, &err) == 0, "a tiny byte-level BPE loads%s", err.msg);
   if (tok) {
     pal_ids ids = {0};
     pal_tokenizer_encode(tok, "abab", 4, 0, &ids, &err);
@@ -390,6 +421,50 @@ static void test_bad_tokenizers(void) {
   unlink(v); unlink(m); rmdir(dir);
 }
 
+/* Every code point of each plane in contexts that show its class, as the node script builds
+ * it: tiktoken's Unicode tables (Rust regex) against utf8proc's, one hash per plane. */
+static void test_unicode_planes(pal_tokenizer *tok) {
+  size_t flen;
+  char *fix = check_read(check_fixture("tokenizer/unicode_planes.json"), &flen);
+  cJSON *j = fix ? cJSON_Parse(fix) : NULL;
+  free(fix);
+  CHECK(cJSON_GetArraySize(j) == 17, "unicode_planes.json has 17 planes");
+  int planes = check_sanitized() ? 2 : 17, same = 0;
+  pal_buf text = {0};
+  for (int plane = 0; plane < planes; plane++) {
+    text.len = 0;
+    for (uint32_t cp = (uint32_t)plane << 16; cp < (uint32_t)(plane + 1) << 16; cp++) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+      char c[4];
+      size_t n;
+      if (cp < 0x80) { c[0] = (char)cp; n = 1; }
+      else if (cp < 0x800) { c[0] = (char)(0xC0 | cp >> 6); c[1] = (char)(0x80 | (cp & 63)); n = 2; }
+      else if (cp < 0x10000) { c[0] = (char)(0xE0 | cp >> 12); c[1] = (char)(0x80 | (cp >> 6 & 63)); c[2] = (char)(0x80 | (cp & 63)); n = 3; }
+      else { c[0] = (char)(0xF0 | cp >> 18); c[1] = (char)(0x80 | (cp >> 12 & 63)); c[2] = (char)(0x80 | (cp >> 6 & 63)); c[3] = (char)(0x80 | (cp & 63)); n = 4; }
+      const char *glue = "a1. \n";
+      for (int k = 0; k < 5; k++) {
+        pal_buf_append(&text, glue + k, 1);
+        if (k < 4) pal_buf_append(&text, c, n);
+      }
+    }
+    cJSON *o = cJSON_GetArrayItem(j, plane);
+    pal_ids ids = {0};
+    pal_error err;
+    pal_tokenizer_encode(tok, text.data, text.len, 0, &ids, &err);
+    char h[32];
+    snprintf(h, sizeof h, "%016llx", (unsigned long long)fnv1a64_ids(ids.data, ids.len));
+    cJSON *want = cJSON_GetObjectItem(o, "ids_fnv1a64");
+    if (want && !strcmp(h, want->valuestring) && (int)ids.len == cJSON_GetObjectItem(o, "tokens")->valueint) same++;
+    else fprintf(stderr, "    plane %d: %zu tokens, hash %s; tiktoken: %d, %s\n", plane, ids.len, h,
+                 cJSON_GetObjectItem(o, "tokens") ? cJSON_GetObjectItem(o, "tokens")->valueint : -1,
+                 want ? want->valuestring : "?");
+    pal_ids_free(&ids);
+  }
+  CHECK(same == planes, "every code point in context: ids equal tiktoken's on %d/%d planes", same, planes);
+  pal_buf_free(&text);
+  cJSON_Delete(j);
+}
+
 int main(void) {
   test_pretok_pcre2();
   test_bad_tokenizers();
@@ -402,11 +477,13 @@ int main(void) {
   }
   pal_tokenizer *tok = NULL;
   pal_error err;
-  CHECK(pal_tokenizer_load(&tok, GPT2_DIR, &err) == 0, "GPT-2's tokenizer loads: %s", err.msg);
+  err.msg[0] = 0;
+  CHECK(pal_tokenizer_load(&tok, GPT2_DIR, &err) == 0, "GPT-2's tokenizer loads%s", err.msg);
   if (!tok) return check_done();
   test_vectors(tok);
   test_round_trip(tok);
   test_kjv(tok);
+  test_unicode_planes(tok);
   pal_tokenizer_free(tok);
   return check_done();
 }
