@@ -14,12 +14,6 @@ static const char *USAGE =
   "windows of n_positions predictions (each window starts with fresh context; every token\n"
   "but a file's first is predicted once).";
 
-/* TEMPORARY, until the tokenizer is on main: weak references (NULL when it is not linked in),
- * so this builds either way; FILE scoring then says the tokenizer is missing. */
-#pragma weak pal_tokenizer_load
-#pragma weak pal_tokenizer_encode
-#pragma weak pal_tokenizer_free
-
 typedef struct { double loss_sum; long tokens; } score_acc;
 
 /* Scores ids[0..n) in windows: inputs ids[s..s+T), targets ids[s+1..s+T+1). */
@@ -87,7 +81,6 @@ int pal_cmd_score(int argc, char **argv) {
   if (ids_arg) {
     if (score_ids(m, cfg, ids.data, ids.len, &total, "--ids", &err)) { pal_cli_error(&err); goto done; }
   } else {
-    if (!pal_tokenizer_load) { pal_cli_fail("score: this build has no tokenizer; use --ids"); goto done; }
     if (pal_tokenizer_load(&tok, model, &err)) { pal_cli_error(&err); goto done; }
     for (int f = 0; f < files.n; f++) {
       char *text;
@@ -109,7 +102,7 @@ int pal_cmd_score(int argc, char **argv) {
   rc = 0;
 done:
   pal_gpt2_free(m);
-  if (tok) pal_tokenizer_free(tok);
+  pal_tokenizer_free(tok);
   pal_model_dir_close(&md);
   pal_ids_free(&ids);
   pal_strs_free(&files);

@@ -195,6 +195,10 @@ static int attempt(CURL *curl, const char *url, const char *partial, pal_progres
                       (long long)have);
   if (x.write_failed || bad_close)
     return pal_errorf(err, "%s: write failed: %s", partial, strerror(x.write_failed > 0 ? x.write_failed : EIO));
+  if (x.status == 416 && have > 0 && x.range_total == have) {
+    *total_out = have;   /* 416 whose Content-Range total is `have`: complete, only not yet renamed */
+    return 0;
+  }
   if (x.status == 416 && have > 0) {
     /* our partial is not a prefix the server recognises (changed upstream?): start over */
     drop_partial(partial);
@@ -338,6 +342,7 @@ int pal_download_model_ex(const char *repo, const char *endpoint, const char *ou
     free(url);
     free(dest);
   }
+  if (rc) rmdir(out_dir);   /* only if still empty: nothing of ours or anyone's is lost */
   curl_global_cleanup();
   return rc;
 }

@@ -191,13 +191,26 @@ static int make_parents(const char *path, pal_error *err) {
   return 0;
 }
 
+/* Streams src into dst atomically, 1 MB at a time (extra files can be gigabytes: an
+ * optimizer state is twice the model). */
 static int copy_file(const char *src, const char *dst, pal_error *err) {
-  char *data;
-  size_t len;
-  if (pal_read_file(src, &data, &len, err)) return -1;
-  int rc = pal_write_file_atomic(dst, data, len, err);
-  free(data);
-  return rc;
+  FILE *in = fopen(src, "rb");
+  if (!in) return pal_errorf(err, "%s: cannot open: %s", src, strerror(errno));
+  pal_atomic_file af;
+  if (pal_atomic_open(&af, dst, err)) { fclose(in); return -1; }
+  enum { CHUNK = 1 << 20 };
+  char *buf = malloc(CHUNK);
+  int rc = buf ? 0 : pal_errorf(err, "%s: out of memory", dst);
+  size_t n;
+  while (!rc && (n = fread(buf, 1, CHUNK, in)) > 0) {
+    if (pal_fault_check(n, err, dst)) rc = -1;
+    else if (fwrite(buf, 1, n, af.fp) != n) rc = pal_errorf(err, "%s: write failed: %s", dst, strerror(errno));
+  }
+  if (!rc && ferror(in)) rc = pal_errorf(err, "%s: read error", src);
+  free(buf);
+  fclose(in);
+  if (rc) { pal_atomic_abort(&af); return -1; }
+  return pal_atomic_commit(&af, err);
 }
 
 /* Copies the tokenizer under HF's names, from HF's or OpenAI's (encoder.json, vocab.bpe). */

@@ -161,7 +161,13 @@ int main(void) {
   const char *extra[] = {"notes.txt", path_in("tok", "vocab.bpe"), NULL};
   CHECK(pal_model_dir_save(dir, &g_cfg, &params, NULL, extra, 1, &err) == 0, "overwrite (%s)", err.msg);
   CHECK(access(path_in("models/m1", "vocab.json"), F_OK) != 0, "overwritten dir is the new one (no tokenizer)");
-  CHECK(access(path_in("models/m1", "notes.txt"), F_OK) == 0, "extra file copied in");
+  char *notes = check_read(path_in("models/m1", "notes.txt"), NULL);
+  CHECK(notes && !strcmp(notes, "#version: 0.2\na b\n"), "extra file copied in, byte for byte");
+  free(notes);
+  const char *bad_extra[] = {"x.bin", path_in("tok", "missing.bin"), NULL};
+  CHECK(pal_model_dir_save(path_in("models/m4", NULL), &g_cfg, &params, NULL, bad_extra, 0, &err) < 0 &&
+        strstr(err.msg, "missing.bin: cannot open") && access(path_in("models/m4", NULL), F_OK) != 0,
+        "a missing extra file fails the save, leaving no directory");
   CHECK(pal_model_dir_open(&md, dir, &err) == 0 && params_equal(&g_cfg, &md.params, &params), "overwritten weights read back");
   pal_model_dir_close(&md);
 
