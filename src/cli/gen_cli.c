@@ -255,6 +255,7 @@ int gen_printer_init(gen_printer *p, FILE *fp, int format, int weave, int colour
   p->colour = colour;
   p->n_rows = n_rows;
   p->tok = tok;
+  p->cur_colour = -1;
   p->stream = (format == GEN_FMT_TEXT && n_rows == 1) || (weave && format == GEN_FMT_JSONL);
   p->pending = calloc((size_t)n_rows, sizeof *p->pending);
   p->voices = calloc((size_t)n_rows, sizeof *p->voices);
@@ -277,10 +278,18 @@ static void put_text(gen_printer *p, const char *s, size_t len, int voice) {
   if (!len) return;
   pal_buf clean = {0};
   pal_utf8_sanitize(&clean, s, len);
-  if (p->colour) fprintf(p->fp, "\033[38;5;%dm", gen_colour(voice));
+  if (p->colour && voice != p->cur_colour) {   /* an escape only where the writer changes */
+    fprintf(p->fp, "\033[38;5;%dm", gen_colour(voice));
+    p->cur_colour = voice;
+  }
   fwrite(clean.data, 1, clean.len, p->fp);
-  if (p->colour) fputs("\033[0m", p->fp);
   pal_buf_free(&clean);
+}
+
+/* Ends a coloured stretch (before a newline, a separator, or the end). */
+static void colour_off(gen_printer *p) {
+  if (p->colour && p->cur_colour >= 0) fputs("\033[0m", p->fp);
+  p->cur_colour = -1;
 }
 
 int gen_printer_token(void *ud, int row, int i, int id, int voice) {
@@ -365,6 +374,7 @@ int gen_printer_finish(gen_printer *p, const pal_gen_result *res, const pal_ids 
       int last_voice = p->voices[r].len ? p->voices[r].data[p->voices[r].len - 1] : 0;
       put_text(p, pend->data, pend->len, last_voice);
       pend->len = 0;
+      colour_off(p);
       fputc('\n', p->fp);
     } else {
       if (r > 0) fputs("----\n", p->fp);
@@ -381,8 +391,9 @@ int gen_printer_finish(gen_printer *p, const pal_gen_result *res, const pal_ids 
         memmove(pend.data, pend.data + k, pend.len - k);
         pend.len -= k;
       }
-      put_text(p, pend.data, pend.len, 0);
+      put_text(p, pend.data, pend.len, p->voices[r].len ? p->voices[r].data[p->voices[r].len - 1] : 0);
       pal_buf_free(&pend);
+      colour_off(p);
       fputc('\n', p->fp);
     }
     pal_buf_free(&text);

@@ -66,6 +66,7 @@ typedef struct gen_printer {
   const long *model_steps;
   int n_models_ckpt;           /* models below this index are checkpoints */
   int write_failed;
+  int cur_colour;              /* the writer whose colour is on (-1: none) */
 } gen_printer;
 int  gen_printer_init(gen_printer *p, FILE *fp, int format, int weave, int colour, int n_rows,
                       const pal_tokenizer *tok);
