@@ -56,10 +56,11 @@ int main(void) {
   for (int c = 0; c < C; c++) { p.ln_f_w[c] = 0; p.ln_f_b[c] = c == 0; }
   for (int v = 0; v < cfg.vocab_size; v++) p.wte[(size_t)v * C] = -12;
   const char *words[] = {".", "\n", "!\"", " the", " sea", " rose", " and"};
+  const char *shown[] = {".", "\\n", "!\"", " the", " sea", " rose", " and"};
   float lift[] = {2.0f, 2.2f, 1.2f, 3, 3, 3, 3};
   for (int w = 0; w < 7; w++) {
     int id = token_id(tok, words[w]);
-    CHECK(id >= 0, "'%s' is one token", words[w]);
+    CHECK(id >= 0, "'%s' is one token", shown[w]);
     if (id >= 0) p.wte[(size_t)id * C] = lift[w];
   }
   const pal_params *one[1] = {&p}, *three[3] = {&p, &p, &p};
