@@ -6,8 +6,12 @@
 #include <string.h>
 /* Fused multiply-adds and 512-bit vectors where the machine has them: the sums stay in an
  * order fixed by the shapes (contraction happens identically on every call). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=fast")
+#if defined(__x86_64__)
 #pragma GCC target("prefer-vector-width=512")
+#endif
+#endif
 #include "generate/kernels.h"
 #include "model/fastmath.h"
 
