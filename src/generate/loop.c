@@ -26,6 +26,7 @@ typedef struct gen {
   row_state *rows;
   int max_T;
   int *ids;                   /* (B * max_T) scratch */
+  unsigned char *used;        /* (n_models) some voice gives the model a weight > 0 */
   int *sel;                   /* (B) scratch */
   pal_error *err;
 } gen;
@@ -50,6 +51,7 @@ static int refill(gen *g, int r) {
   row_state *rs = &g->rows[r];
   int end = (int)rs->hist.len - 1;
   for (int c = 0; c < g->n_kv; c++) {
+    if (g->o->context_own && !g->used[c]) continue;
     pal_kv_truncate(g->kv[c], r, 0);
     if (g->o->context_own) { if (feed(g, c, c, &r, 1, rs->start, end, NULL)) return -1; continue; }
     int a = rs->start;
@@ -126,6 +128,9 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   g.rows = calloc((size_t)B, sizeof *g.rows);
   g.ids = malloc((size_t)B * g.max_T * sizeof *g.ids);
   g.sel = malloc((size_t)B * sizeof *g.sel);
+  g.used = calloc((size_t)n_models, 1);
+  for (int v = 0; g.used && v < n_voices; v++)
+    for (int m = 0; m < voices[v].n; m++) if (voices[v].weight[m] > 0) g.used[voices[v].model[m]] = 1;
   int max_members = 1;
   for (int v = 0; v < n_voices; v++) if (voices[v].n > max_members) max_members = voices[v].n;
   /* logits: own: (n_models, B, V) per model; shared: (max_members, B, V) per member slot */
@@ -140,7 +145,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   res->n_rows = B;
   res->ids = calloc((size_t)B, sizeof *res->ids);
   res->stop_reason = calloc((size_t)B, sizeof *res->stop_reason);
-  if (!g.kv || !g.rows || !g.ids || !g.sel || !mlog || !logits || !packed || !voice_of || !base_len || !act || !grp ||
+  if (!g.kv || !g.rows || !g.ids || !g.sel || !g.used || !mlog || !logits || !packed || !voice_of || !base_len || !act || !grp ||
       !res->ids || !res->stop_reason) { pal_errorf(err, "generate: out of memory"); goto done; }
   if (pal_sampler_init(&sampler, V, err)) goto done;
   for (int c = 0; c < g.n_kv; c++)
@@ -170,9 +175,12 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       for (int j = 0; j < n_prompt; j++) g.rows[r].reader[j] = m0;
     }
     for (int c = 0; c < g.n_kv; c++)
-      if (feed(&g, c, o->context_own ? c : m0, g.sel, B, start, n_prompt - 1, NULL)) goto done;
+      if ((!o->context_own || g.used[c]) &&
+          feed(&g, c, o->context_own ? c : m0, g.sel, B, start, n_prompt - 1, NULL)) goto done;
   }
 
+  int k0 = 0;                                 /* a cache that reads every token */
+  while (o->context_own && k0 < n_models - 1 && !g.used[k0]) k0++;
   double t1 = pal_time_now();
   res->prompt_s = t1 - t0;
   for (int i = 0; i < o->length; i++) {
@@ -183,17 +191,18 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       int r = g.sel[a];
       row_state *rs = &g.rows[r];
       voice_of[r] = sched ? pal_schedule_pick(sched, &rs->st, i, o->length) : 0;
-      if (pal_kv_len(g.kv[0], r) >= cap) {     /* window full: keep the newest half */
+      if (pal_kv_len(g.kv[k0], r) >= cap) {    /* window full: keep the newest half */
         rs->start = (int)rs->hist.len - keep;
         if (refill(&g, r)) goto done;
       }
-      base_len[r] = pal_kv_len(g.kv[0], r);
+      base_len[r] = pal_kv_len(g.kv[k0], r);
     }
     memcpy(act, g.sel, (size_t)n_act * sizeof *act);
     int fail = 0;
     if (o->context_own) {
       /* every model reads the pending id; logits only where a voice needs them */
       for (int m = 0; m < n_models && !fail; m++) {
+        if (!g.used[m]) continue;       /* a model no voice uses reads nothing */
         int n_need = 0, n_skip = 0;
         for (int a = 0; a < n_act; a++) {
           const pal_voice *vc = &voices[voice_of[act[a]]];
@@ -279,7 +288,7 @@ done:
     free(g.rows[r].reader);
     pal_buf_free(&g.rows[r].text);
   }
-  free(g.rows); free(g.ids); free(g.sel); free(mlog); free(logits); free(packed); free(voice_of); free(base_len); free(act); free(grp);
+  free(g.rows); free(g.ids); free(g.sel); free(g.used); free(mlog); free(logits); free(packed); free(voice_of); free(base_len); free(act); free(grp);
   pal_sampler_free(&sampler);
   if (rc) pal_gen_result_free(res);
   return rc;

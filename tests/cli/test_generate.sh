@@ -92,6 +92,9 @@ check_eq "weave --blend of a checkpoint with its copy at T=0 = greedy" "$g0" "$w
 gb=$($PAL sample --model $B --length 20 --temperature 0 --ignore-eot --format ids --quiet)
 w=$($PAL weave --run $R --blend 0:0.5,10:0.5 --blend 10:1 --schedule list:#1 --length 20 --temperature 0 --ignore-eot --format ids --quiet)
 check_eq "a schedule over blends: list:#1 picks the second blend (= step 10)" "$gb" "$w"
+s10=$($PAL sample --model $B --length 90 --seed 6 --ignore-eot --format ids --quiet)
+w=$($PAL weave --run $R --context own --blend 10:1 --length 90 --seed 6 --ignore-eot --format ids --quiet)
+check_eq "own context, a blend naming one checkpoint of three, past n_ctx = sample from it" "$s10" "$w"
 w=$($PAL weave --run $R --interpolate 0:0.5,20:0.5 --length 10 --ignore-eot --format ids --quiet)
 check_eq "weave --interpolate 0:0.5,20:0.5 writes 10 ids" 10 "$(echo "$w" | tr ',' '\n' | wc -l)"
 
