@@ -138,6 +138,10 @@ typedef struct pal_gen_opts {
   int stop_eot;               /* stop a row at the eot id (not emitted) */
   int eot;                    /* the eot id */
   const char *const *stops; int n_stops;   /* stop strings (the text keeps them) */
+  /* Optional per-row settings (sweep batches its temperatures): when set, row b samples
+   * with row_sample[b] and seeds with row_seed[b] instead of sample and seed + b. */
+  const pal_sample_opts *row_sample;
+  const uint64_t *row_seed;
 } pal_gen_opts;
 
 /* Called once per generated token: row, index i in the row, id, the voice that wrote it. */

@@ -13,7 +13,11 @@ static const char USAGE[] =
   "distinct_1/distinct_2 (unique uni/bigrams over their count), longest_repeat (the longest\n"
   "run of ids that occurs twice), repeat_share (share of tokens inside a 4-gram that occurs\n"
   "more than once) and degenerate = at least 8 tokens and (repeat_share >= 0.5 or\n"
-  "distinct_2 < 0.4). every:K keeps every K-th checkpoint and always the last.\n";
+  "distinct_2 < 0.4). every:K keeps every K-th checkpoint and always the last.\n"
+  "All temperatures and samples of a checkpoint are computed together, up to 16 rows at once.\n";
+
+/* Rows generated together (one read of the weights per token for all of them). */
+#define SWEEP_BATCH 16
 
 static int parse_temps(const char *s, float **out, int *n) {
   *n = 0;
@@ -91,26 +95,37 @@ int pal_cmd_sweep(int argc, char **argv) {
       goto fail;
     }
     pal_voice voice = {.n = 1, .model = {0}, .weight = {1}, .step = refs[c].step};
-    for (int t = 0; t < n_temps; t++) {
-      pal_gen_opts o = {.sample = g.s, .length = g.length, .n_rows = g.n, .seed = (uint64_t)g.seed,
+    /* every (temperature, sample) of this checkpoint in batches of rows that share each
+     * read of the weights; rows are batch-independent, so a record equals its sample run */
+    int n_pairs = n_temps * g.n;
+    for (int b0 = 0; b0 < n_pairs; b0 += SWEEP_BATCH) {
+      int nb = n_pairs - b0 < SWEEP_BATCH ? n_pairs - b0 : SWEEP_BATCH;
+      pal_sample_opts rs[SWEEP_BATCH];
+      uint64_t seeds[SWEEP_BATCH];
+      for (int k = 0; k < nb; k++) {
+        rs[k] = g.s;
+        rs[k].temperature = temps[(b0 + k) / g.n];
+        seeds[k] = (uint64_t)g.seed + (uint64_t)((b0 + k) % g.n);
+      }
+      pal_gen_opts o = {.sample = g.s, .length = g.length, .n_rows = nb, .seed = (uint64_t)g.seed,
                         .stop_eot = !g.ignore_eot, .eot = pal_tokenizer_eot(tok),
-                        .stops = g.stops.items, .n_stops = g.stops.n};
-      o.sample.temperature = temps[t];
+                        .stops = g.stops.items, .n_stops = g.stops.n, .row_sample = rs, .row_seed = seeds};
       pal_gen_result res;
       if (pal_generate(cfg, ms.params, 1, &voice, 1, NULL, &o, prompt.data, (int)prompt.len, tok,
                        NULL, NULL, &res, &err)) { gen_models_close(&ms); goto fail; }
-      for (int r = 0; r < res.n_rows; r++) {
+      for (int k = 0; k < nb; k++) {
+        int t = (b0 + k) / g.n, r = (b0 + k) % g.n;
         pal_degen d;
-        pal_degen_measure(res.ids[r].data, res.ids[r].len, &d);
+        pal_degen_measure(res.ids[k].data, res.ids[k].len, &d);
         text.len = 0;
         line.len = 0;
-        int e = gen_decode(tok, res.ids[r].data, res.ids[r].len, &text);
+        int e = gen_decode(tok, res.ids[k].data, res.ids[k].len, &text);
         e |= pal_buf_printf(&line, "{\"run\":");
         e |= gen_json_str(&line, run, strlen(run));
         e |= pal_buf_printf(&line, ",\"checkpoint\":");
         e |= gen_json_str(&line, refs[c].path, strlen(refs[c].path));
         e |= pal_buf_printf(&line, ",\"step\":%ld,\"temperature\":%.6g,\"seed\":%llu,\"sample\":%d,\"prompt\":",
-                            refs[c].step, (double)temps[t], (unsigned long long)(g.seed + r), r);
+                            refs[c].step, (double)temps[t], (unsigned long long)seeds[k], r);
         e |= gen_json_str(&line, prompt_text.data, prompt_text.len);
         e |= pal_buf_printf(&line, ",\"settings\":{\"length\":%d,\"top_k\":%d,\"top_p\":%.6g,\"min_p\":%.6g,"
                             "\"repetition_penalty\":%.6g,\"no_repeat_ngram\":%d,\"stop\":[",
@@ -124,15 +139,15 @@ int pal_cmd_sweep(int argc, char **argv) {
         e |= gen_json_str(&line, text.data, text.len);
         e |= pal_buf_printf(&line, ",\"tokens\":%zu,\"stop\":\"%s\",\"distinct_1\":%.6g,\"distinct_2\":%.6g,"
                             "\"longest_repeat\":%d,\"repeat_share\":%.6g,\"degenerate\":%s}\n",
-                            res.ids[r].len, res.stop_reason[r] == 1 ? "eot" : res.stop_reason[r] == 2 ? "stop" : "length",
+                            res.ids[k].len, res.stop_reason[k] == 1 ? "eot" : res.stop_reason[k] == 2 ? "stop" : "length",
                             d.distinct_1, d.distinct_2, d.longest_repeat, d.repeat_share, d.degenerate ? "true" : "false");
         if (e) { pal_gen_result_free(&res); gen_models_close(&ms); goto oom; }
         fwrite(line.data, 1, line.len, af.fp);
       }
       pal_gen_result_free(&res);
-      done_n += g.n;
+      done_n += nb;
       char extra[96];
-      snprintf(extra, sizeof extra, "step %ld T=%.2g", refs[c].step, (double)temps[t]);
+      snprintf(extra, sizeof extra, "step %ld T=%.2g", refs[c].step, (double)temps[(b0 + nb - 1) / g.n]);
       pal_progress_update(&prog, done_n, total, extra, 0);
     }
     gen_models_close(&ms);

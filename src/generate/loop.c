@@ -107,6 +107,8 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   if (n_prompt < 1) return pal_errorf(err, "generate: empty prompt");
   if (n_voices < 1 || n_models < 1) return pal_errorf(err, "generate: no model");
   if (pal_sample_opts_validate(&o->sample, err)) return -1;
+  for (int r = 0; o->row_sample && r < B; r++)
+    if (pal_sample_opts_validate(&o->row_sample[r], err)) return -1;
   int need_text = o->n_stops > 0 || (sched && (sched->kind == PAL_SCHED_LINES || sched->kind == PAL_SCHED_SENTENCES));
   if (need_text && !tok) return pal_errorf(err, "generate: stop strings and lines/sentences need a tokenizer");
   for (int v = 0; v < n_voices; v++)
@@ -157,7 +159,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       pal_errorf(err, "generate: out of memory"); goto done;
     }
     for (int i = 0; i < n_prompt; i++) pal_ids_push(&rs->hist, prompt[i]);
-    pal_rng_seed(&rs->rng, o->seed + (uint64_t)r);
+    pal_rng_seed(&rs->rng, o->row_seed ? o->row_seed[r] : o->seed + (uint64_t)r);
   }
 
   double t0 = pal_time_now();
@@ -262,7 +264,8 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       int r = act[a];
       row_state *rs = &g.rows[r];
       float *lr = logits + (size_t)r * V;
-      int id = pal_sample_logits(&sampler, lr, rs->hist.data, rs->hist.len, &o->sample, &rs->rng);
+      const pal_sample_opts *so = o->row_sample ? &o->row_sample[r] : &o->sample;
+      int id = pal_sample_logits(&sampler, lr, rs->hist.data, rs->hist.len, so, &rs->rng);
       if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = 1; continue; }
       rs->reader[rs->hist.len] = -1;
       if (pal_ids_push(&rs->hist, id) || pal_ids_push(&res->ids[r], id)) {

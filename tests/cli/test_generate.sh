@@ -148,6 +148,16 @@ for l in open(sys.argv[1]):
     r=json.loads(l)
     if r['step']==10 and r['temperature']==0.5 and r['sample']==1: print(r['text'])" $TMP/sw.jsonl)
 check_eq "sweep record (step 10, T=0.5, sample 1) = sample --seed 6" "$s0" "$s1"
+$PAL sweep --run $R --checkpoints 10 --temperatures 1.3,0 --n 3 --length 12 --top-k 50 --ignore-eot --quiet --out $TMP/sw0.jsonl
+g10=$($PAL sample --model $R/checkpoint-10 --length 12 --temperature 0 --ignore-eot --format jsonl --quiet | $PY -c "import json,sys; print(json.loads(sys.stdin.readline())['text'])")
+h13=$($PAL sample --model $R/checkpoint-10 --length 12 --temperature 1.3 --top-k 50 --seed 3 --ignore-eot --format jsonl --quiet | $PY -c "import json,sys; print(json.loads(sys.stdin.readline())['text'])")
+check "sweep batches temperatures: each row = its own sample (T=0 greedy, T=1.3 seed 3)" $PY -c "
+import json,sys
+L=[json.loads(l) for l in open(sys.argv[1])]
+assert [(r['temperature'],r['sample']) for r in L]==[(1.3,0),(1.3,1),(1.3,2),(0,0),(0,1),(0,2)]
+assert all(r['text']==sys.argv[2] for r in L[3:]), 'greedy'
+assert L[2]['text']==sys.argv[3], 'T=1.3 seed 3'
+" $TMP/sw0.jsonl "$g10" "$h13"
 $PAL sweep --run $R --checkpoints 10 --temperatures 1 --length 4 --quiet --out $TMP/sw1.jsonl
 check_eq "sweep --checkpoints 10 keeps one checkpoint" 1 "$(wc -l < $TMP/sw1.jsonl)"
 
