@@ -64,12 +64,16 @@ typedef struct pal_kv pal_kv;
 /* max_T: the most tokens one forward appends per row (longer prompts go in chunks). */
 int    pal_kv_create(pal_kv **out, const pal_config *cfg, int max_B, int cap, int max_T,
                      pal_error *err);
+/* The same, borrowing the forward's scratch from `share` (a cache of the same shape, which
+ * must outlive this one): caches used one after another (weave --context own) share it. */
+int    pal_kv_create_sharing(pal_kv **out, const pal_config *cfg, int max_B, int cap, int max_T,
+                             const pal_kv *share, pal_error *err);
 void   pal_kv_free(pal_kv *kv);
 int    pal_kv_len(const pal_kv *kv, int row);
 int    pal_kv_cap(const pal_kv *kv);
 /* Forgets positions >= len of a row (len <= its length). */
 void   pal_kv_truncate(pal_kv *kv, int row, int len);
-size_t pal_kv_bytes(const pal_kv *kv);
+size_t pal_kv_bytes(const pal_kv *kv);   /* bytes this cache allocated (not borrowed) */
 /* ids (n_rows, T): tokens appended to rows[0..n_rows) (distinct rows < max_B), at positions
  * len(row)..len(row)+T-1, through params p. logits (n_rows, V) of each row's last token, or
  * NULL to skip the lm_head. Fails when a row would exceed cap or T > max_T, or an id is out

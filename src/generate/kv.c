@@ -18,6 +18,7 @@ struct pal_kv {
   float *scores;              /* (N * n_head, cap) */
   float *partial;             /* (parts * N * 4C) */
   float *last;                /* (max_B, C) */
+  int borrowed;               /* the scratch belongs to another cache (pal_kv_create_sharing) */
   size_t bytes;
 };
 
@@ -26,12 +27,15 @@ static void *xcalloc(size_t n, size_t size, size_t *bytes) {
   return calloc(n ? n : 1, size);
 }
 
-int pal_kv_create(pal_kv **out, const pal_config *cfg, int max_B, int cap, int max_T,
-                  pal_error *err) {
+int pal_kv_create_sharing(pal_kv **out, const pal_config *cfg, int max_B, int cap, int max_T,
+                          const pal_kv *share, pal_error *err) {
   *out = NULL;
   if (max_B < 1 || max_T < 1 || cap < 1 || cap > cfg->n_ctx)
     return pal_errorf(err, "kv cache: bad shape (rows %d, positions %d of n_ctx %d, chunk %d)",
                       max_B, cap, cfg->n_ctx, max_T);
+  if (share && (share->max_B != max_B || share->cap != cap || share->max_T != max_T ||
+                memcmp(&share->cfg, cfg, sizeof *cfg)))
+    return pal_errorf(err, "kv cache: can only share scratch with a cache of the same shape");
   pal_kv *kv = calloc(1, sizeof *kv);
   if (!kv) return pal_errorf(err, "kv cache: out of memory");
   kv->cfg = *cfg;
@@ -44,17 +48,24 @@ int pal_kv_create(pal_kv **out, const pal_config *cfg, int max_B, int cap, int m
   kv->len = xcalloc((size_t)max_B, sizeof *kv->len, b);
   kv->k = xcalloc(L * max_B * cap * C, sizeof(float), b);
   kv->v = xcalloc(L * max_B * cap * C, sizeof(float), b);
-  kv->x = xcalloc(N * C, sizeof(float), b);
-  kv->x2 = xcalloc(N * C, sizeof(float), b);
-  kv->ln = xcalloc(N * C, sizeof(float), b);
-  kv->qkv = xcalloc(N * 3 * C, sizeof(float), b);
-  kv->atty = xcalloc(N * C, sizeof(float), b);
-  kv->proj = xcalloc(N * C, sizeof(float), b);
-  kv->fc = xcalloc(N * 4 * C, sizeof(float), b);
-  kv->fcg = xcalloc(N * 4 * C, sizeof(float), b);
-  kv->scores = xcalloc(N * cfg->n_head * (size_t)cap, sizeof(float), b);
-  kv->partial = xcalloc((size_t)pal_gen_parts(4 * (int)C) * N * 4 * C, sizeof(float), b);
-  kv->last = xcalloc((size_t)max_B * C, sizeof(float), b);
+  if (share) {
+    kv->borrowed = 1;
+    kv->x = share->x; kv->x2 = share->x2; kv->ln = share->ln; kv->qkv = share->qkv;
+    kv->atty = share->atty; kv->proj = share->proj; kv->fc = share->fc; kv->fcg = share->fcg;
+    kv->scores = share->scores; kv->partial = share->partial; kv->last = share->last;
+  } else {
+    kv->x = xcalloc(N * C, sizeof(float), b);
+    kv->x2 = xcalloc(N * C, sizeof(float), b);
+    kv->ln = xcalloc(N * C, sizeof(float), b);
+    kv->qkv = xcalloc(N * 3 * C, sizeof(float), b);
+    kv->atty = xcalloc(N * C, sizeof(float), b);
+    kv->proj = xcalloc(N * C, sizeof(float), b);
+    kv->fc = xcalloc(N * 4 * C, sizeof(float), b);
+    kv->fcg = xcalloc(N * 4 * C, sizeof(float), b);
+    kv->scores = xcalloc(N * cfg->n_head * (size_t)cap, sizeof(float), b);
+    kv->partial = xcalloc((size_t)pal_gen_parts(4 * (int)C) * N * 4 * C, sizeof(float), b);
+    kv->last = xcalloc((size_t)max_B * C, sizeof(float), b);
+  }
   if (!kv->len || !kv->k || !kv->v || !kv->x || !kv->x2 || !kv->ln || !kv->qkv || !kv->atty ||
       !kv->proj || !kv->fc || !kv->fcg || !kv->scores || !kv->partial || !kv->last) {
     size_t want = kv->bytes;
@@ -66,11 +77,18 @@ int pal_kv_create(pal_kv **out, const pal_config *cfg, int max_B, int cap, int m
   return 0;
 }
 
+int pal_kv_create(pal_kv **out, const pal_config *cfg, int max_B, int cap, int max_T,
+                  pal_error *err) {
+  return pal_kv_create_sharing(out, cfg, max_B, cap, max_T, NULL, err);
+}
+
 void pal_kv_free(pal_kv *kv) {
   if (!kv) return;
-  free(kv->len); free(kv->k); free(kv->v); free(kv->x); free(kv->x2); free(kv->ln);
-  free(kv->qkv); free(kv->atty); free(kv->proj); free(kv->fc); free(kv->fcg);
-  free(kv->scores); free(kv->partial); free(kv->last);
+  free(kv->len); free(kv->k); free(kv->v);
+  if (!kv->borrowed) {
+    free(kv->x); free(kv->x2); free(kv->ln); free(kv->qkv); free(kv->atty); free(kv->proj);
+    free(kv->fc); free(kv->fcg); free(kv->scores); free(kv->partial); free(kv->last);
+  }
   free(kv);
 }
 

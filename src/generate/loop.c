@@ -150,8 +150,8 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   if (!g.kv || !g.rows || !g.ids || !g.sel || !g.used || !mlog || !logits || !packed || !voice_of || !base_len || !act || !grp ||
       !res->ids || !res->stop_reason) { pal_errorf(err, "generate: out of memory"); goto done; }
   if (pal_sampler_init(&sampler, V, err)) goto done;
-  for (int c = 0; c < g.n_kv; c++)
-    if (pal_kv_create(&g.kv[c], cfg, B, cap, g.max_T, err)) goto done;
+  for (int c = 0; c < g.n_kv; c++)   /* own context: one scratch for every cache */
+    if (pal_kv_create_sharing(&g.kv[c], cfg, B, cap, g.max_T, c ? g.kv[0] : NULL, err)) goto done;
   size_t hist_cap = (size_t)total + 1;
   for (int r = 0; r < B; r++) {
     row_state *rs = &g.rows[r];
@@ -284,7 +284,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   res->gen_s = pal_time_now() - t1;
   rc = 0;
 done:
-  for (int c = 0; g.kv && c < g.n_kv; c++) pal_kv_free(g.kv[c]);
+  for (int c = g.n_kv - 1; g.kv && c >= 0; c--) pal_kv_free(g.kv[c]);   /* kv[0] owns the scratch */
   free(g.kv);
   for (int r = 0; g.rows && r < B; r++) {
     pal_ids_free(&g.rows[r].hist);
