@@ -64,7 +64,7 @@ check "after SIGINT + resume the parameters equal the uninterrupted run's" cmp $
 K=$TMP/kill
 PAL_TEST_SAVE_PAUSE_MS=400 $PAL train --model $TMP/m --data $FX/keeper.txt --batch 2 --seq 32 --save-every 2 --steps 8 --out $K --quiet >/dev/null 2>&1 &
 pid=$!
-for i in $(seq 1 200); do ls $K 2>/dev/null | grep -q '^checkpoint-4\.tmp' && break; sleep 0.02; done
+for i in $(seq 1 1000); do ls $K 2>/dev/null | grep -q '^checkpoint-4\.tmp' && break; sleep 0.02; done
 kill -9 $pid; wait $pid 2>/dev/null
 check "killed while checkpoint-4 was being written" ls -d $K/checkpoint-4.tmp.*
 check "no half-written checkpoint-4 under its final name" test ! -e $K/checkpoint-4
