@@ -3,6 +3,7 @@
  * nothing here touches a model. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "palimpsest/generate.h"
@@ -12,7 +13,7 @@
 static int resolve_ref(const char *tok, size_t len, const long *steps, int n, const char *what,
                        pal_error *err) {
   char buf[64];
-  if (len == 0 || len >= sizeof buf) return pal_errorf(err, "%s: empty or overlong entry", what);
+  if (len == 0 || len >= sizeof buf) return pal_errorf(err, "%s: an empty or overlong entry", what);
   memcpy(buf, tok, len);
   buf[len] = 0;
   int by_index = buf[0] == '#';
@@ -47,7 +48,9 @@ int pal_voice_parse(pal_voice *v, const char *spec, const long *steps, int n_mod
     const char *colon = memchr(p, ':', len);
     if (!colon) return pal_errorf(err, "blend '%s': entry '%.*s' lacks ':WEIGHT'", spec, (int)len, p);
     if (v->n >= PAL_VOICE_MAX) return pal_errorf(err, "blend '%s': more than %d members", spec, PAL_VOICE_MAX);
-    int m = resolve_ref(p, (size_t)(colon - p), steps, n_models, spec, err);
+    char what[160];
+    snprintf(what, sizeof what, "blend '%.120s'", spec);
+    int m = resolve_ref(p, (size_t)(colon - p), steps, n_models, what, err);
     if (m < 0) return -1;
     char wbuf[64];
     size_t wl = len - (size_t)(colon - p) - 1;
@@ -62,6 +65,7 @@ int pal_voice_parse(pal_voice *v, const char *spec, const long *steps, int n_mod
     v->n++;
     total += w;
     p = comma ? comma + 1 : p + len;
+    if (comma && !*p) return pal_errorf(err, "blend '%s': a trailing comma", spec);
   }
   if (v->n == 0 || !(total > 0)) return pal_errorf(err, "blend '%s': weights must sum above 0", spec);
   for (int i = 0; i < v->n; i++) v->weight[i] = (float)(v->weight[i] / total);
@@ -115,7 +119,9 @@ int pal_schedule_parse(pal_schedule *s, const char *spec, const long *steps, int
     while (1) {
       const char *comma = strchr(p, ',');
       size_t len = comma ? (size_t)(comma - p) : strlen(p);
-      int v = resolve_ref(p, len, steps, n_voices, spec, err);
+      char what[160];
+      snprintf(what, sizeof what, "schedule '%.120s'", spec);
+      int v = resolve_ref(p, len, steps, n_voices, what, err);
       if (v < 0) { pal_schedule_free(s); return -1; }
       s->list[s->n_list++] = v;
       if (!comma) break;

@@ -220,6 +220,21 @@ static void test_schedules(void) {
   CHECK(same_ints(sw, swant, 8), "sentences: switch after . ! ? (closing quotes allowed)");
   (void)want;
 
+  const char *bad[] = {"list:", "list:,", "list:1,,2", "list:#", "list:#-1", "list:#3", "blocks:", "blocks:x",
+                       "random:", "random:x", "list:99999999999999999999", "", "cycle2"};
+  int refused = 0;
+  for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++) {
+    pal_schedule b;
+    refused += pal_schedule_parse(&b, bad[i], steps, 3, 0, &err) < 0 && err.msg[0] && !strchr(err.msg, '\n');
+  }
+  CHECK(refused == (int)(sizeof bad / sizeof bad[0]), "13 malformed schedules refused with one-line errors");
+  const char *badv[] = {"60", "60:", ":0.5", "60:-1", "60:x", "60:0,200:0", "#3:1", "", ",", "60:1,"};
+  refused = 0;
+  for (int i = 0; i < (int)(sizeof badv / sizeof badv[0]); i++) {
+    pal_voice b;
+    refused += pal_voice_parse(&b, badv[i], steps, 3, &err) < 0 && err.msg[0];
+  }
+  CHECK(refused == (int)(sizeof badv / sizeof badv[0]), "10 malformed blends refused");
   pal_voice v;
   CHECK(pal_voice_parse(&v, "60:0.5,200:1.5", steps, 3, &err) == 0 && v.n == 2 && v.model[0] == 1 &&
         v.model[1] == 0 && fabsf(v.weight[1] - 0.75f) < 1e-7, "voice 60:0.5,200:1.5 -> models 1,0 weights .25,.75");
