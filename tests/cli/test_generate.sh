@@ -63,6 +63,44 @@ bg=list(zip(ids,ids[1:]))
 assert len(ids)==120 and len(bg)==len(set(bg))
 " "$f1"
 
+# A model rigged to write only the two bytes of "é" (0xC3, 0xA9) as separate tokens: the
+# final LayerNorm outputs e0, so logits are wte[:,0]. Streams must hold a lone 0xC3 until
+# its continuation comes, and jsonl token texts must concatenate to the whole text.
+cp -r $A $TMP/bytes
+c3=$(printf '\xc3' > $TMP/c3 && $PAL encode --model $A $TMP/c3 --ids)
+a9=$(printf '\xa9' > $TMP/a9 && $PAL encode --model $A $TMP/a9 --ids)
+$PY - $TMP/bytes/model.safetensors $c3 $a9 <<'PYEOF'
+import json, struct, sys
+path, c3, a9 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+buf = bytearray(open(path, 'rb').read())
+n = struct.unpack('<Q', buf[:8])[0]
+hdr = json.loads(buf[8:8 + n])
+def view(name):
+    t = hdr[name]; a, b = t['data_offsets']; return 8 + n + a, t['shape']
+off, (V, C) = view('wte.weight')
+for v in range(V):
+    struct.pack_into('<f', buf, off + 4 * v * C, {c3: 4.0, a9: 4.0}.get(v, -12.0))
+for name, val in (('ln_f.weight', lambda c: 0.0), ('ln_f.bias', lambda c: 1.0 if c == 0 else 0.0)):
+    o, (D,) = view(name)
+    for c in range(D): struct.pack_into('<f', buf, o + 4 * c, val(c))
+open(path, 'wb').write(buf)
+PYEOF
+$PAL sample --model $TMP/bytes --length 40 --seed 2 --ignore-eot --quiet > $TMP/bytes.txt
+check "sample: a text of split characters streams as valid UTF-8, é whole" $PY -c "
+import sys
+t = open(sys.argv[1], 'rb').read().decode('utf-8')
+assert 'é' in t, t
+" $TMP/bytes.txt
+$PAL weave --checkpoints $TMP/bytes --length 40 --seed 2 --ignore-eot --format jsonl --quiet > $TMP/bytes.jsonl
+check "weave jsonl: a token ending inside a character carries it to the next token" $PY -c "
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1])]
+toks, end = L[1:-1], L[-1]
+assert ''.join(t['text'] for t in toks) == end['text'].rstrip('\ufffd') or ''.join(t['text'] for t in toks) == end['text']
+held = [i for i, t in enumerate(toks[:-1]) if t['text'] == '' and toks[i + 1]['text'].startswith('é')]
+assert held, [t['text'] for t in toks]
+" $TMP/bytes.jsonl
+
 # ---- weave over copies of one checkpoint = sample, every schedule, both contexts
 ref=$($PAL sample --model $A --prompt "Rain on the roof." --length $LEN --seed 21 --top-k 40 --ignore-eot --format ids --quiet)
 for ctx in shared own; do
