@@ -88,6 +88,7 @@ fuzz:
 
 fixtures:
 	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures
+	/usr/bin/python3 tests/ref/make_train_fixtures.py tests/fixtures
 
 clean:
 	rm -rf build build-asan build-fuzz

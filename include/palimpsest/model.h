@@ -104,7 +104,8 @@ void  pal_gpt2_free(pal_gpt2 *m);
  * Ids out of range fail with an error. */
 int   pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, int B, int T,
                        float *loss, pal_error *err);
-/* Logits of the last forward: (B,T,V), row-major, valid until the next forward. */
+/* Logits of the last forward: (B,T,V), row-major, valid until the next forward or backward
+ * (the backward turns them into their gradient in place; NULL from then on). */
 const float *pal_gpt2_logits(const pal_gpt2 *m);
 /* Sets every gradient to zero. */
 void  pal_gpt2_zero_grad(pal_gpt2 *m);

@@ -19,7 +19,7 @@ void pal_attention_forward_ex(float *out, float *att, float *att_drop, const flo
   int hs = C / NH;
   float scale = 1.0f / sqrtf((float)hs);
   size_t C3 = 3 * (size_t)C;
-  #pragma omp parallel for collapse(2) schedule(dynamic, 1)
+  #pragma omp parallel for collapse(2) schedule(dynamic, 1) if ((size_t)B * NH * T * T >= 4096)
   for (int b = 0; b < B; b++)
     for (int h = 0; h < NH; h++) {
       const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
@@ -67,7 +67,7 @@ void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, cons
   int hs = C / NH;
   float scale = 1.0f / sqrtf((float)hs);
   size_t C3 = 3 * (size_t)C;
-  #pragma omp parallel for collapse(2) schedule(dynamic, 1)
+  #pragma omp parallel for collapse(2) schedule(dynamic, 1) if ((size_t)B * NH * T * T >= 4096)
   for (int b = 0; b < B; b++)
     for (int h = 0; h < NH; h++) {
       size_t qoff = (size_t)b * T * C3 + (size_t)h * hs;

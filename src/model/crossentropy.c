@@ -7,10 +7,11 @@
 
 void pal_crossentropy_forward(float *losses, float *lse, const float *logits, const int *targets,
                               int N, int V) {
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)N * V >= 16384)
   for (int n = 0; n < N; n++) {
     const float *l = logits + (size_t)n * V;
     float mx = -INFINITY;
+    #pragma omp simd reduction(max:mx)
     for (int i = 0; i < V; i++) mx = l[i] > mx ? l[i] : mx;
     float sum = 0.0f;
     #pragma omp simd reduction(+:sum)
@@ -23,7 +24,7 @@ void pal_crossentropy_forward(float *losses, float *lse, const float *logits, co
 
 void pal_crossentropy_backward(float *logits, const float *lse, const int *targets, int N, int V,
                                float dloss) {
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)N * V >= 16384)
   for (int n = 0; n < N; n++) {
     float *l = logits + (size_t)n * V;
     float z = lse[n];

@@ -19,6 +19,6 @@ uint64_t pal_dropout_key(uint64_t seed, uint64_t call) { return mix64(seed ^ mix
 
 void pal_dropout_mul(float *dst, const float *src, size_t n, float p, uint64_t key, uint64_t site) {
   float scale = 1.0f / (1.0f - p);
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if (n >= 16384)
   for (size_t i = 0; i < n; i++) dst[i] = pal_dropout_keep(key, site, i, p) ? src[i] * scale : 0.0f;
 }

@@ -10,10 +10,13 @@
 /* Column blocks for the reductions over rows (dbias, dweight of LayerNorm, dwte): each
  * thread owns whole columns and sums rows 0..N-1 in order. */
 #define COLBLOCK 64
+/* Below this many floats a loop runs on the calling thread: a parallel region costs more
+ * (generation calls these with one row at a time). */
+#define PAR_MIN 16384
 
 void pal_encoder_forward(float *out, const int *inp, const float *wte, const float *wpe,
                          int B, int T, int C, int pos0) {
-  #pragma omp parallel for collapse(2) schedule(static)
+  #pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * T * C >= PAR_MIN)
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) {
       float *o = out + ((size_t)b * T + t) * C;
@@ -27,7 +30,7 @@ void pal_encoder_forward(float *out, const int *inp, const float *wte, const flo
 void pal_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *inp,
                           int B, int T, int C) {
   int n_blocks = (C + COLBLOCK - 1) / COLBLOCK;
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PAR_MIN)
   for (int blk = 0; blk < n_blocks; blk++) {
     int c0 = blk * COLBLOCK, c1 = c0 + COLBLOCK < C ? c0 + COLBLOCK : C;
     for (int bt = 0; bt < B * T; bt++) {
@@ -36,7 +39,7 @@ void pal_encoder_backward(float *dwte, float *dwpe, const float *dout, const int
       for (int c = c0; c < c1; c++) dw[c] += d[c];
     }
   }
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PAR_MIN)
   for (int t = 0; t < T; t++) {
     float *dp = dwpe + (size_t)t * C;
     for (int b = 0; b < B; b++) {
@@ -48,7 +51,7 @@ void pal_encoder_backward(float *dwte, float *dwpe, const float *dout, const int
 
 void pal_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *weight, const float *bias, int N, int C, float eps) {
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
   for (int n = 0; n < N; n++) {
     const float *x = inp + (size_t)n * C;
     double s = 0.0;
@@ -67,7 +70,7 @@ void pal_layernorm_backward(float *dinp, float *dweight, float *dbias, const flo
                             const float *inp, const float *weight, const float *mean,
                             const float *rstd, int N, int C) {
   /* dinp per row: rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) */
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
   for (int n = 0; n < N; n++) {
     const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
     float m = mean[n], rs = rstd[n];
@@ -86,7 +89,7 @@ void pal_layernorm_backward(float *dinp, float *dweight, float *dbias, const flo
   }
   if (!dweight && !dbias) return;
   int n_blocks = (C + COLBLOCK - 1) / COLBLOCK;
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
   for (int blk = 0; blk < n_blocks; blk++) {
     int c0 = blk * COLBLOCK, w = (c0 + COLBLOCK < C ? COLBLOCK : C - c0);
     float aw[COLBLOCK] = {0}, ab[COLBLOCK] = {0};
@@ -106,7 +109,7 @@ void pal_matmul_forward(float *out, const float *inp, const float *weight, const
                         int N, int C, int OC) {
   float beta = 0.0f;
   if (bias) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if ((size_t)N * OC >= PAR_MIN)
     for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
     beta = 1.0f;
   }
@@ -120,7 +123,7 @@ void pal_matmul_accumulate(float *out, const float *inp, const float *weight, in
 }
 
 void pal_residual_bias_forward(float *out, const float *a, const float *bias, int N, int C) {
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
   for (int n = 0; n < N; n++) {
     const float *x = a + (size_t)n * C;
     float *o = out + (size_t)n * C;
@@ -145,7 +148,7 @@ void pal_matmul_tied_backward(float *dinp, float *dwte, const float *dlogits, co
 /* dbias (OC) += sum over rows of dout (N,OC), each column summed in row order */
 void pal_bias_backward(float *dbias, const float *dout, int N, int OC) {
   int n_blocks = (OC + COLBLOCK - 1) / COLBLOCK;
-  #pragma omp parallel for schedule(static)
+  #pragma omp parallel for schedule(static) if ((size_t)N * OC >= PAR_MIN)
   for (int blk = 0; blk < n_blocks; blk++) {
     int c0 = blk * COLBLOCK, w = (c0 + COLBLOCK < OC ? COLBLOCK : OC - c0);
     float acc[COLBLOCK] = {0};
@@ -177,7 +180,7 @@ void pal_matmul_backward(float *dinp, float *dweight, float *dbias, const float 
 }
 
 void pal_gelu_forward(float *out, const float *inp, size_t n) {
-  #pragma omp parallel for simd schedule(static)
+  #pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
   for (size_t i = 0; i < n; i++) out[i] = inp[i] * pal_gelu_sigmoid(inp[i]);
 }
 
@@ -188,16 +191,16 @@ static inline float gelu_grad(float x) {
 }
 
 void pal_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
-  #pragma omp parallel for simd schedule(static)
+  #pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
   for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * gelu_grad(inp[i]);
 }
 
 void pal_gelu_backward_inplace(float *d, const float *inp, size_t n) {
-  #pragma omp parallel for simd schedule(static)
+  #pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
   for (size_t i = 0; i < n; i++) d[i] *= gelu_grad(inp[i]);
 }
 
 void pal_residual_forward(float *out, const float *a, const float *b, size_t n) {
-  #pragma omp parallel for simd schedule(static)
+  #pragma omp parallel for simd schedule(static) if (n >= PAR_MIN)
   for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }

@@ -51,7 +51,7 @@ static void adamw_update(pal_adamw *opt, const pal_config *cfg, pal_params *para
     float *m = opt->m + t.offset, *v = opt->v + t.offset;
     float decay = t.ndim >= 2 ? 1.0f - lr * opt->weight_decay : 1.0f;
     size_t ne = t.n_elems;
-    #pragma omp parallel for simd schedule(static)
+    #pragma omp parallel for simd schedule(static) if (ne >= 16384)
     for (size_t k = 0; k < ne; k++) {
       float gk = g[k] * grad_scale;
       float mk = b1 * m[k] + (1.0f - b1) * gk;
@@ -130,7 +130,7 @@ double pal_clip_grad_norm(const pal_config *cfg, pal_params *grads, float max_no
       pal_tensor_info_at(cfg, i, &t);
       float *g = *pal_params_slot(grads, i);
       size_t ne = t.n_elems;
-      #pragma omp parallel for simd schedule(static)
+      #pragma omp parallel for simd schedule(static) if (ne >= 16384)
       for (size_t k = 0; k < ne; k++) g[k] *= coef;
     }
   }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 #include "check.h"
 #include "model/fastmath.h"
 #include "model/layers.h"
@@ -253,7 +254,56 @@ static void test_encoder(void) {
   free(wte); free(wpe); free(out); free(dout); free(dwte); free(dwpe);
 }
 
+/* palimpsest's own threaded loops give bitwise the same result on 1 and 2 threads: the
+ * reductions over rows run in a fixed order. Sizes are above the threading thresholds. */
+static void run_layers(int threads, float *res, int N, int C, int T, int NH, int V) {
+  pal_rng_seed(&rng, 4242);
+  omp_set_num_threads(threads);
+  size_t NC = (size_t)N * C;
+  float *x = randn(NC, 1), *w = randn(C, 1), *b = randn(C, 1), *d = randn(NC, 1);
+  float *out = malloc(NC * 4), *mean = malloc(N * 4), *rstd = malloc(N * 4);
+  float *dx = calloc(NC, 4), *dw = calloc(C, 4), *db = calloc(C, 4);
+  pal_layernorm_forward(out, mean, rstd, x, w, b, N, C, 1e-5f);
+  pal_layernorm_backward(dx, dw, db, d, x, w, mean, rstd, N, C);
+  float *bias4 = calloc(4 * C, 4), *h = randn(4 * NC, 1), *gl = malloc(4 * NC * 4);
+  pal_bias_backward(bias4, h, N, 4 * C);
+  pal_gelu_forward(gl, h, 4 * NC);
+  pal_gelu_backward_inplace(h, gl, 4 * NC);
+  int B = N / T;
+  float *qkv = randn(3 * NC, 1), *ao = malloc(NC * 4), *att = malloc((size_t)B * NH * T * T * 4);
+  float *datt = malloc((size_t)B * NH * T * T * 4), *dqkv = malloc(3 * NC * 4);
+  pal_attention_forward_ex(ao, att, datt, qkv, B, T, C, NH, 0.1f, 5, 1);
+  pal_attention_backward_ex(dqkv, datt, d, qkv, att, B, T, C, NH, 0.1f, 5, 1);
+  float *lg = randn((size_t)N * V, 2), *losses = malloc(N * 4), *lse = malloc(N * 4);
+  int *tg = malloc(N * sizeof(int)), *ids = malloc(N * sizeof(int));
+  for (int i = 0; i < N; i++) { tg[i] = (i * 31) % V; ids[i] = (i * 7) % 11; }
+  pal_crossentropy_forward(losses, lse, lg, tg, N, V);
+  pal_crossentropy_backward(lg, lse, tg, N, V, 0.01f);
+  float *dwte = calloc((size_t)11 * C, 4), *dwpe = calloc((size_t)T * C, 4);
+  pal_encoder_backward(dwte, dwpe, d, ids, B, T, C);
+  size_t k = 0;
+#define KEEP(ptr, n) do { memcpy(res + k, ptr, (size_t)(n) * 4); k += (size_t)(n); } while (0)
+  KEEP(out, NC); KEEP(dx, NC); KEEP(dw, C); KEEP(db, C); KEEP(bias4, 4 * C); KEEP(h, 4 * NC);
+  KEEP(ao, NC); KEEP(dqkv, 3 * NC); KEEP(losses, N); KEEP(lg, (size_t)N * V); KEEP(dwte, 11 * C); KEEP(dwpe, T * C);
+#undef KEEP
+  omp_set_num_threads(2);
+  free(x); free(w); free(b); free(d); free(out); free(mean); free(rstd); free(dx); free(dw); free(db);
+  free(bias4); free(h); free(gl); free(qkv); free(ao); free(att); free(datt); free(dqkv);
+  free(lg); free(losses); free(lse); free(tg); free(ids); free(dwte); free(dwpe);
+}
+
+static void test_thread_invariance(void) {
+  int N = 512, C = 64, T = 128, NH = 4, V = 300;
+  size_t n = (size_t)N * C * 10 + 6 * C + N + (size_t)N * V + 11 * C + T * C;
+  float *r1 = malloc(n * 4), *r2 = malloc(n * 4);
+  run_layers(1, r1, N, C, T, NH, V);
+  run_layers(2, r2, N, C, T, NH, V);
+  CHECK(!memcmp(r1, r2, n * 4), "layers (LayerNorm, bias, GELU, attention with dropout, cross-entropy, embeddings): 1 and 2 threads bitwise identical");
+  free(r1); free(r2);
+}
+
 int main(void) {
+  test_thread_invariance();
   pal_rng_seed(&rng, 99);
   test_fastmath();
   test_matmul();
