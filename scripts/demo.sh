@@ -20,7 +20,7 @@ RECIPE=${DEMO_RECIPE:-recipes/default.ini}
 # Sizes: measured on a 2-core machine so the default finishes in under 10 minutes and QUICK
 # in under 2 (see docs/PARTS/present.md for the timings).
 if [ "$QUICK" = 1 ]; then
-  STEPS=${DEMO_STEPS:-1200}; VOCAB=${DEMO_VOCAB:-1024}; LAYERS=3; HEADS=3; EMBD=96; CTX=128
+  STEPS=${DEMO_STEPS:-1000}; VOCAB=${DEMO_VOCAB:-1024}; LAYERS=3; HEADS=3; EMBD=96; CTX=128
   BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-8}; TUNE_SEQ=32; MIX_BYTES=${DEMO_MIX_BYTES:-600000}
   LENGTH=40
 else
