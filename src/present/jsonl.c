@@ -73,12 +73,11 @@ static int gen_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) {
   }
   if (g->is_weave) {
     const char *t = pres_str(obj, "text", NULL);
-    if (type && !strcmp(type, "token") && t) {
+    if (type && !strcmp(type, "token") && t && pres_num(obj, "sample", 0) == 0) {
       if (pal_buf_append(&g->tokens, t, strlen(t))) return g->oom = 1, pal_errorf(err, "format: out of memory");
-    } else if (type && !strcmp(type, "end") && t) {
-      g->saw_end = 1;
-      g->text.len = 0;
-      if (pal_buf_append(&g->text, t, strlen(t))) return g->oom = 1, pal_errorf(err, "format: out of memory");
+    } else if (type && !strcmp(type, "end") && t) {   /* one per sample: stanzas */
+      if ((g->saw_end++ && pal_buf_append(&g->text, "\n\n", 2)) || pal_buf_append(&g->text, t, strlen(t)))
+        return g->oom = 1, pal_errorf(err, "format: out of memory");
     }
     return 0;
   }

@@ -67,6 +67,14 @@ browser "$TMP/report.html" --window-size=1280,2000 --hide-scrollbars --screensho
 check "a screenshot is taken (> 20 KB png)" bash -c "[ \$(stat -c %s '$TMP/shot.png' 2>/dev/null || echo 0) -gt 20000 ]"
 cp "$TMP/shot.png" "$ART/report.png" 2>/dev/null && cp "$TMP/report.html" "$ART/report.html"
 
+# a weave of two samples (interleaved token lines), one voice a blend
+$PAL report $F/run --weave $F/weave.jsonl --weave $F/weave2.jsonl -o "$TMP/w2.html" 2>/dev/null
+check "two weaves: well formed" wellformed "$TMP/w2.html"
+check_eq "two weaves, the second with two samples: 3 token texts" 3 "$(count '<div class="weave">' "$TMP/w2.html")"
+check "samples are kept apart" grep -q '<div class="weave"><span class="tok"[^>]*>Ink</span><span class="tok"[^>]*> on</span>' "$TMP/w2.html"
+check "a blend's weights are in the token's title" grep -q 'title="checkpoint 1 · step 20 · 75% of 1 · 25% of 0"' "$TMP/w2.html"
+check_eq "format joins the samples as stanzas" "$(printf 'Salt and rope\n\nInk on sails')" "$($PAL format $F/weave2.jsonl)"
+
 # an empty sweep and a one-step run
 $PAL report $F/run1 --sweep $F/sweep_empty.jsonl -o "$TMP/small.html" 2>/dev/null
 check "one-step run with an empty sweep: page written" test -s "$TMP/small.html"
