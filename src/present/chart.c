@@ -60,6 +60,7 @@ int pres_chart_svg(pal_buf *out, const pres_chart *c) {
     return rc ? -1 : 0;
   }
   for (int m = 0; m < c->n_marks; m++) if (isfinite(c->marks[m].x)) { x0 = fmin(x0, c->marks[m].x); x1 = fmax(x1, c->marks[m].x); }
+  if (c->x_min < c->x_max) { x0 = fmin(x0, c->x_min); x1 = fmax(x1, c->x_max); }
   if (x1 - x0 < 1) { x0 -= 1; x1 += 1; }              /* one step: give it room */
   if (x0 < 0 && x0 > -2) x0 = 0;
   if (y1 - y0 < 1e-9) { double d = fabs(y0) > 1e-9 ? fabs(y0) * 0.1 : 0.5; y0 -= d; y1 += d; }

@@ -41,6 +41,8 @@ typedef struct pres_chart {
   const pres_mark *marks; int n_marks;        /* curriculum swaps: dashed lines, labelled */
   const double *ticks_x; int n_ticks_x;       /* checkpoints: small triangles on the x axis */
   const char *empty_note;                     /* shown when no series has a point */
+  double x_min, x_max;                        /* when x_min < x_max: this x range (charts
+                                                 that share an axis line up) */
 } pres_chart;
 /* Appends one <svg> (viewBox, axes with ticks and labels, grid, polylines, legend). */
 int pres_chart_svg(pal_buf *out, const pres_chart *c);
