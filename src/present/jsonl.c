@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "present/present_internal.h"
 
 double pres_num(const cJSON *obj, const char *key, double fallback) {
@@ -13,6 +14,40 @@ double pres_num(const cJSON *obj, const char *key, double fallback) {
 const char *pres_str(const cJSON *obj, const char *key, const char *fallback) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   return cJSON_IsString(v) && v->valuestring ? v->valuestring : fallback;
+}
+
+/* printf's "%g" of a non-finite float (nan, -nan, inf, -inf) is not JSON: a writer that
+ * logged a diverged loss that way still gets its line read, the value as null. */
+static cJSON *parse_lenient(const char *s, size_t len) {
+  cJSON *obj = cJSON_ParseWithLength(s, len);
+  if (obj) return obj;
+  pal_buf fixed = {0};
+  int in_str = 0, rc = 0;
+  for (size_t i = 0; i < len && !rc; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (c == '\\' && i + 1 < len) { rc |= pal_buf_append(&fixed, s + i, 2); i++; continue; }
+      if (c == '"') in_str = 0;
+    } else if (c == '"') {
+      in_str = 1;
+    } else {
+      size_t j = i + (c == '-');
+      const char *word = NULL;
+      if (j + 3 <= len && !strncasecmp(s + j, "nan", 3)) word = "nan";
+      else if (j + 3 <= len && !strncasecmp(s + j, "inf", 3)) word = "inf";
+      if (word) {
+        size_t k = j + 3;
+        while (k < len && ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z'))) k++;   /* infinity */
+        rc |= pal_buf_append(&fixed, "null", 4);
+        i = k - 1;
+        continue;
+      }
+    }
+    rc |= pal_buf_append(&fixed, &c, 1);
+  }
+  obj = rc || !fixed.data ? NULL : cJSON_ParseWithLength(fixed.data, fixed.len);
+  pal_buf_free(&fixed);
+  return obj;
 }
 
 int pres_jsonl_each(const char *path, const char *data, size_t len, pres_jsonl_fn fn, void *ctx,
@@ -28,7 +63,7 @@ int pres_jsonl_each(const char *path, const char *data, size_t len, pres_jsonl_f
     int last_unterminated = eol == len;
     i = eol + 1;
     if (a == b) continue;
-    cJSON *obj = cJSON_ParseWithLength(data + a, b - a);
+    cJSON *obj = parse_lenient(data + a, b - a);
     if (!obj || !cJSON_IsObject(obj)) {
       cJSON_Delete(obj);
       if (last_unterminated) break;   /* a writer is still at this line */

@@ -33,6 +33,9 @@ check_eq "weave JSONL gives its text" "$(printf 'The tide came<script> in, and t
 $PAL format --html --width 30 $F/weave.jsonl >"$TMP/w.html"
 check "weave HTML caption has the settings" grep -q '<figcaption>weave, schedule timelapse · checkpoints at steps 10, 20, 40 · temperature 1 · seed 7</figcaption>' "$TMP/w.html"
 check "weave HTML escapes a generated <script>" grep -q 'came&lt;script&gt; in' "$TMP/w.html"
+check_eq "--title and --caption in text, centred like the text" "$(printf '   Fox\n\nThe quick\nbrown fox\njumps over\n the lazy\n   dog\n\n  (1908)')" \
+  "$($PAL format --width 10 --center --title Fox --caption '(1908)' "$TMP/fox.txt")"
+check "--caption replaces the generation's settings in HTML" bash -c "$PAL format --html --caption 'my <own>' $F/weave.jsonl | grep -q '<figcaption>my &lt;own&gt;</figcaption>'"
 # errors
 check_fails "missing file" "nope.txt" $PAL format "$TMP/nope.txt"
 check_fails "width 0" "width" $PAL format --width 0 "$TMP/fox.txt"

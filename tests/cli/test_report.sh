@@ -95,6 +95,11 @@ check "empty log: charts say nothing to plot" grep -q 'no training steps logged'
 cp $F/run1/log.jsonl "$TMP/empty_run/log.jsonl" && printf '{"type":"train","step":2,"lo' >>"$TMP/empty_run/log.jsonl"
 check "a half-written last line is skipped" $PAL report "$TMP/empty_run" -o "$TMP/e.html"
 
+# a diverged step logged as nan/inf (printf's spelling, not JSON) is read as missing
+printf '{"type":"train","step":1,"loss":3.5}\n{"type":"train","step":2,"loss":nan}\n{"type":"train","step":3,"loss":-inf}\n{"type":"train","step":4,"loss":3.25}\n' >"$TMP/empty_run/log.jsonl"
+check "nan and inf losses do not stop the report" $PAL report "$TMP/empty_run" -o "$TMP/nan.html"
+check_eq "nan and inf losses are left out of the line" 2 "$(grep -o '<polyline class="series"[^>]*points="[^"]*"' "$TMP/nan.html" | head -1 | grep -o ',' | wc -l)"
+
 # errors: one line naming the file, no file written
 check_fails "missing run folder" "nope/log.jsonl" $PAL report "$TMP/nope" -o "$TMP/x.html"
 printf '{"type":"train","step":1,"loss":2}\nnot json\n{"type":"train","step":2,"loss":1}\n' >"$TMP/empty_run/log.jsonl"
