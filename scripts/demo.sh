@@ -97,9 +97,9 @@ took
 
 step "a sweep over the checkpoints at three temperatures, and a weave with a timelapse schedule"
 need sweep; need weave
-$PAL sweep --run "$RUN" --temperatures 0.7,1.0,1.3 --length "$LENGTH" --prompt "The " --seed 7 --out "$OUT/sweep.jsonl"
+$PAL sweep --run "$RUN" --temperatures 0.7,1.0,1.3 --length "$LENGTH" --prompt "The" --seed 7 --out "$OUT/sweep.jsonl"
 wrote "$OUT/sweep.jsonl ($(wc -l <"$OUT/sweep.jsonl") samples)"
-$PAL weave --run "$RUN" --schedule timelapse --length "$((LENGTH * 2))" --prompt "The " --seed 7 --format jsonl \
+$PAL weave --run "$RUN" --schedule timelapse --length "$((LENGTH * 2))" --prompt "The" --seed 7 --format jsonl \
   >"$OUT/weave.jsonl.tmp" && mv "$OUT/weave.jsonl.tmp" "$OUT/weave.jsonl"
 wrote "$OUT/weave.jsonl"
 took

@@ -86,7 +86,15 @@ typedef struct gen_ctx {
   double temps[16]; int n_temps;
   double seeds[16]; int n_seeds;
   char schedule[128];
+  char *prompt;                        /* the weave's prompt (owned), put before each text */
 } gen_ctx;
+
+/* Appends prompt + text, unless the text already starts with the prompt. */
+static int append_with_prompt(pal_buf *b, const char *prompt, const char *text) {
+  size_t pl = prompt ? strlen(prompt) : 0;
+  if (pl && strncmp(text, prompt, pl) && pal_buf_append(b, prompt, pl)) return -1;
+  return pal_buf_append(b, text, strlen(text));
+}
 
 static void add_distinct(double *vals, int *n, int cap, double v) {
   if (isnan(v)) return;
@@ -104,6 +112,10 @@ static int gen_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) {
     add_distinct(g->temps, &g->n_temps, 16, pres_num(obj, "temperature", NAN));
     add_distinct(g->seeds, &g->n_seeds, 16, pres_num(obj, "seed", NAN));
     snprintf(g->schedule, sizeof g->schedule, "%s", pres_str(obj, "schedule", ""));
+    const char *prompt = pres_str(obj, "prompt", "");
+    if (*prompt && !(g->prompt = strdup(prompt))) return g->oom = 1, pal_errorf(err, "format: out of memory");
+    if (g->prompt && pal_buf_append(&g->tokens, g->prompt, strlen(g->prompt)))
+      return g->oom = 1, pal_errorf(err, "format: out of memory");
     return 0;
   }
   if (g->is_weave) {
@@ -111,14 +123,15 @@ static int gen_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) {
     if (type && !strcmp(type, "token") && t && pres_num(obj, "sample", 0) == 0) {
       if (pal_buf_append(&g->tokens, t, strlen(t))) return g->oom = 1, pal_errorf(err, "format: out of memory");
     } else if (type && !strcmp(type, "end") && t) {   /* one per sample: stanzas */
-      if ((g->saw_end++ && pal_buf_append(&g->text, "\n\n", 2)) || pal_buf_append(&g->text, t, strlen(t)))
+      if ((g->saw_end++ && pal_buf_append(&g->text, "\n\n", 2)) || append_with_prompt(&g->text, g->prompt, t))
         return g->oom = 1, pal_errorf(err, "format: out of memory");
     }
     return 0;
   }
   const char *t = pres_str(obj, "text", NULL);
   if (!t) return -2;   /* not a generation line: the input is not ours */
-  if ((g->n_texts++ > 0 && pal_buf_append(&g->text, "\n\n", 2)) || pal_buf_append(&g->text, t, strlen(t)))
+  if ((g->n_texts++ > 0 && pal_buf_append(&g->text, "\n\n", 2)) ||
+      append_with_prompt(&g->text, pres_str(obj, "prompt", NULL), t))
     return g->oom = 1, pal_errorf(err, "format: out of memory");
   add_distinct(g->steps, &g->n_steps, 64, pres_num(obj, "step", NAN));
   add_distinct(g->temps, &g->n_temps, 16, pres_num(obj, "temperature", NAN));
@@ -167,5 +180,6 @@ int pal_generation_from_jsonl(const char *data, size_t len, char **text, char **
   }
   pal_buf_free(&g.text);
   pal_buf_free(&g.tokens);
+  free(g.prompt);
   return rc;
 }

@@ -28,9 +28,9 @@ check "--html sets the wrapped lines centred" grep -q '<div class="text center">
 check "--html has a print style sheet" grep -q '@media print' "$TMP/p.html"
 check "--html has no script and no network" bash -c "! grep -Eq '<script|https?:' '$TMP/p.html'"
 # a weave's text, its settings as caption
-check_eq "weave JSONL gives its text" "$(printf 'The tide came<script> in, and the gulls\nwrote café 夜 letters on the sand.')" \
+check_eq "weave JSONL gives its prompt and text" "$(printf 'At dusk the tide came<script> in, and the gulls\nwrote café 夜 letters on the sand.')" \
   "$($PAL format --width 60 $F/weave.jsonl)"
-$PAL format --html --width 30 $F/weave.jsonl >"$TMP/w.html"
+$PAL format --html --width 40 $F/weave.jsonl >"$TMP/w.html"
 check "weave HTML caption has the settings" grep -q '<figcaption>weave, schedule timelapse · checkpoints at steps 10, 20, 40 · temperature 1 · seed 7</figcaption>' "$TMP/w.html"
 check "weave HTML escapes a generated <script>" grep -q 'came&lt;script&gt; in' "$TMP/w.html"
 check_eq "--title and --caption in text, centred like the text" "$(printf '   Fox\n\nThe quick\nbrown fox\njumps over\n the lazy\n   dog\n\n  (1908)')" \
