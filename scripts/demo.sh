@@ -25,7 +25,7 @@ if [ "$QUICK" = 1 ]; then
   LENGTH=40
 else
   STEPS=${DEMO_STEPS:-3000}; VOCAB=${DEMO_VOCAB:-2048}; LAYERS=4; HEADS=4; EMBD=128; CTX=128
-  BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-60}; TUNE_SEQ=64; MIX_BYTES=${DEMO_MIX_BYTES:-4000000}
+  BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-150}; TUNE_SEQ=64; MIX_BYTES=${DEMO_MIX_BYTES:-4000000}
   LENGTH=80
 fi
 # OpenMP threads that sleep when idle: on a busy machine spinning threads fight for the
