@@ -209,7 +209,7 @@ static int write_loss(pal_buf *out, run_log *L) {
   }
   char smooth_name[64];
   snprintf(smooth_name, sizeof smooth_name, "mean of %zu steps", window);
-  pres_series train[2] = {{"training loss", "#9aa5b1", L->train.pts, L->train.n, 0},
+  pres_series train[2] = {{"training loss", smooth ? "#9aa5b1" : "#34495e", L->train.pts, L->train.n, 0},
                           {smooth_name, "#1b2631", smooth, smooth ? L->train.n : 0, 0}};
   /* both charts over the same steps, so they line up */
   double x0 = INFINITY, x1 = -INFINITY;
