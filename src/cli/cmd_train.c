@@ -320,6 +320,7 @@ int pal_cmd_train(int argc, char **argv) {
   pal_error err = {{0}};
   char **canon = NULL, **stored = NULL, **merged = NULL;
   int n_canon = 0, n_stored = 0;
+  uint64_t stored_fp = 0;
   pal_train_source *sources = NULL;
   char **cache_names = NULL;
   int *cache_write = NULL, n_src = 0;
@@ -346,8 +347,7 @@ int pal_cmd_train(int argc, char **argv) {
     if (a.data.n) { pal_strs_free(&a.data); return pal_cli_fail("train: --data cannot change on --resume (the run's sources are in %s/run.json)", a.resume); }
     if (a.out && strcmp(a.out, a.resume)) { pal_strs_free(&a.data); return pal_cli_fail("train: --out and --resume name different folders"); }
     run = a.resume;
-    uint64_t fp_unused;
-    int r = read_run_json(run, &stored, &n_stored, &fp_unused, &err);
+    int r = read_run_json(run, &stored, &n_stored, &stored_fp, &err);
     if (r != 0) { pal_strs_free(&a.data); return r > 0 ? pal_cli_fail("%s: no run.json here: not a palimpsest run", run) : pal_cli_error(&err); }
     merged = calloc((size_t)(n_stored + argc + 1), sizeof *merged);
     int k = 0;
@@ -399,18 +399,12 @@ int pal_cmd_train(int argc, char **argv) {
     if (r < 0) { pal_cli_error(&err); goto out; }
     if (r == 0 && old_fp != fp) { pal_cli_fail("%s: already holds a different run (other settings, see its run.json); choose another --out", run); goto out; }
     if (r == 0) { pal_cli_fail("%s: already holds this run; continue it with: palimpsest train --resume %s", run, run); goto out; }
-    long *steps; int n;
+    long *steps = NULL;
+    int n = 0;
     if (pal_run_list_checkpoints(run, &steps, &n, &err) == 0) free(steps);
     if (has_file(run, "log.jsonl") || n > 0) { pal_cli_fail("%s: holds training output but no run.json; choose another --out", run); goto out; }
   }
-  if (resuming) {
-    uint64_t old_fp;
-    char **old = NULL;
-    int n_old = 0;
-    read_run_json(run, &old, &n_old, &old_fp, &err);
-    free_args(old, n_old);
-    if (old_fp != fingerprint(stored, n_stored)) { pal_cli_fail("%s/run.json: the fingerprint does not match its settings (edited?)", run); goto out; }
-  }
+  if (resuming && (stored_fp != fingerprint(stored, n_stored) || stored_fp != fp)) { pal_cli_fail("%s/run.json: the fingerprint does not match its settings (edited?)", run); goto out; }
 
   /* ---- Tokenizer and data. */
   uint64_t tok_hash = PAL_FNV_INIT;

@@ -13,6 +13,17 @@
 #include "palimpsest/io.h"
 #include "train/trainer_internal.h"
 
+void pal_train_json_str(pal_buf *b, const char *s) {
+  pal_buf_append(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') pal_buf_printf(b, "\\%c", c);
+    else if (c < 0x20) pal_buf_printf(b, "\\u%04x", c);
+    else pal_buf_append(b, s, 1);
+  }
+  pal_buf_append(b, "\"", 1);
+}
+
 int pal_trainer_log(pal_trainer *tr, const char *line, pal_error *err) {
   char path[4096];
   pal_train_pathf(path, sizeof path, "%s/log.jsonl", tr->run_dir);
@@ -22,17 +33,6 @@ int pal_trainer_log(pal_trainer *tr, const char *line, pal_error *err) {
   int bad = fwrite(line, 1, n, fp) != n || fputc('\n', fp) == EOF;
   if (fclose(fp) != 0) bad = 1;
   return bad ? pal_errorf(err, "%s: write failed", path) : 0;
-}
-
-static void json_str(pal_buf *b, const char *s) {
-  pal_buf_append(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') pal_buf_printf(b, "\\%c", c);
-    else if (c < 0x20) pal_buf_printf(b, "\\u%04x", c);
-    else pal_buf_append(b, s, 1);
-  }
-  pal_buf_append(b, "\"", 1);
 }
 
 /* trainer_state.json (see docs/FORMATS.md). Floats with 9 significant digits round-trip. */
@@ -52,14 +52,14 @@ static int state_json(const pal_trainer *tr, pal_buf *b) {
     pal_buf_printf(b, "%s{\"position\": %" PRIu64 ", \"epoch\": %" PRIu64 "}", i ? ", " : "",
                    tr->loader.pos[i].position, tr->loader.pos[i].epoch);
   pal_buf_printf(b, "],\n  \"active_source\": ");
-  json_str(b, tr->sources[active].name);
+  pal_train_json_str(b, tr->sources[active].name);
   pal_buf_printf(b, ",\n  \"active_source_index\": %d,\n  \"sources\": [", active);
   for (int i = 0; i < tr->n_sources; i++) {
     const pal_train_source *src = &tr->sources[i];
     pal_buf_printf(b, "%s\n    {\"name\": ", i ? "," : "");
-    json_str(b, src->name);
+    pal_train_json_str(b, src->name);
     pal_buf_printf(b, ", \"path\": ");
-    json_str(b, src->path);
+    pal_train_json_str(b, src->path);
     pal_buf_printf(b, ", \"tokens\": %zu, \"train_tokens\": %zu, \"val_tokens\": %zu}",
                    src->n_tokens, src->n_train, src->n_tokens - src->n_train);
   }

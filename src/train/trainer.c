@@ -79,6 +79,7 @@ void pal_trainer_free(pal_trainer *tr) {
   free(tr->trainable); free(tr->inputs); free(tr->targets);
   free(tr->loss_history); free(tr->source_at_step);
   free(tr->run_dir); free(tr->tokenizer_dir);
+  pal_buf_free(&tr->line);
   free(tr);
 }
 
@@ -208,17 +209,6 @@ int pal_trainer_validate(pal_trainer *tr, float *losses, pal_error *err) {
   return 0;
 }
 
-static void json_str(pal_buf *b, const char *s) {
-  pal_buf_append(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') pal_buf_printf(b, "\\%c", c);
-    else if (c < 0x20) pal_buf_printf(b, "\\u%04x", c);
-    else pal_buf_append(b, s, 1);
-  }
-  pal_buf_append(b, "\"", 1);
-}
-
 static int log_val(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *err) {
   float *losses = malloc((size_t)tr->n_sources * sizeof *losses);
   char **names = malloc((size_t)tr->n_sources * sizeof *names);
@@ -227,12 +217,11 @@ static int log_val(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *err
   for (int s = 0; s < tr->n_sources && rc == 0; s++) {
     names[s] = tr->sources[s].name;
     if (isnan(losses[s])) continue;
-    pal_buf b = {0};
-    pal_buf_printf(&b, "{\"type\":\"val\",\"step\":%ld,\"source\":", tr->step);
-    json_str(&b, tr->sources[s].name);
-    pal_buf_printf(&b, ",\"loss\":%.9g}", losses[s]);
-    rc = b.data ? pal_trainer_log(tr, b.data, err) : pal_errorf(err, "out of memory");
-    pal_buf_free(&b);
+    tr->line.len = 0;
+    pal_buf_printf(&tr->line, "{\"type\":\"val\",\"step\":%ld,\"source\":", tr->step);
+    pal_train_json_str(&tr->line, tr->sources[s].name);
+    pal_buf_printf(&tr->line, ",\"loss\":%.9g}", losses[s]);
+    rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
   }
   if (rc == 0 && hooks && hooks->on_val) hooks->on_val(hooks->ctx, tr->step, tr->n_sources, losses, names);
   free(losses);
@@ -262,13 +251,12 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
     long s = tr->step + 1;
     int c = pal_curriculum_source(o, tr->n_sources, s);
     if (c >= 0 && (s == 1 || c != pal_curriculum_source(o, tr->n_sources, s - 1))) {
-      pal_buf b = {0};
-      pal_buf_printf(&b, "{\"type\":\"swap\",\"step\":%ld,\"source\":", s);
-      json_str(&b, tr->sources[c].name);
-      pal_buf_append(&b, "}", 1);
-      int rc = b.data ? pal_trainer_log(tr, b.data, err) : pal_errorf(err, "out of memory");
-      pal_buf_free(&b);
-      if (rc) return -1;
+      tr->line.len = 0;
+      pal_buf_printf(&tr->line, "{\"type\":\"swap\",\"step\":%ld,\"source\":", s);
+      pal_train_json_str(&tr->line, tr->sources[c].name);
+      pal_buf_append(&tr->line, "}", 1);
+      int rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
+        if (rc) return -1;
     }
     pal_step_info info;
     if (pal_trainer_step(tr, &info, err)) {
@@ -278,13 +266,12 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
         return pal_errorf(err, "%s; stopped, the last good checkpoint is %s/checkpoint-%ld", msg, tr->run_dir, tr->last_checkpoint);
       return pal_errorf(err, "%s; stopped before any checkpoint was saved", msg);
     }
-    pal_buf b = {0};
-    pal_buf_printf(&b, "{\"type\":\"train\",\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
+    tr->line.len = 0;
+    pal_buf_printf(&tr->line, "{\"type\":\"train\",\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
                        "\"tokens_per_s\":%.1f,\"source\":", info.step, info.loss, info.lr, info.grad_norm, info.tokens_per_s);
-    json_str(&b, tr->sources[info.source].name);
-    pal_buf_printf(&b, ",\"elapsed_s\":%.3f}", info.elapsed_s);
-    int rc = b.data ? pal_trainer_log(tr, b.data, err) : pal_errorf(err, "out of memory");
-    pal_buf_free(&b);
+    pal_train_json_str(&tr->line, tr->sources[info.source].name);
+    pal_buf_printf(&tr->line, ",\"elapsed_s\":%.3f}", info.elapsed_s);
+    int rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
     if (rc) return -1;
     if (hooks && hooks->on_step) hooks->on_step(hooks->ctx, &info);
     int do_save = (o->save_every > 0 && s % o->save_every == 0) || s == o->steps;

@@ -26,11 +26,14 @@ struct pal_trainer {
   double start_time;
   long last_checkpoint;
   char *run_dir, *tokenizer_dir;
+  pal_buf line;                   /* one log.jsonl line, reused */
   long nan_at_step;               /* test hook PAL_TEST_NAN_AT_STEP: that step's loss reads NaN */
 };
 
 int  pal_trainer_history_push(pal_trainer *tr, float loss, int source);
 /* RUN/log.jsonl: appends one line (with a newline). */
+/* Appends s as a JSON string (quoted, escaped). */
+void pal_train_json_str(pal_buf *b, const char *s);
 int  pal_trainer_log(pal_trainer *tr, const char *line, pal_error *err);
 double pal_trainer_elapsed(const pal_trainer *tr);
 /* snprintf for paths (through a va_list, so long names are cut rather than warned about). */

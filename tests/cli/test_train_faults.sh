@@ -32,6 +32,15 @@ $PAL train $SEQ --out $TMP/s2 --steps 3 >/dev/null 2>&1
 $PAL train --resume $TMP/s2 --steps 9 >/dev/null 2>&1
 check "sequential + grad-accum: resume is bitwise equal" cmp $TMP/s1/checkpoint-9/model.safetensors $TMP/s2/checkpoint-9/model.safetensors
 
+# A damaged checkpoint or changed data is refused on resume, naming the file.
+cp $FX/keeper.txt $TMP/k.txt
+$PAL train --model $TMP/m --data $TMP/k.txt --batch 2 --seq 32 --steps 2 --save-every 2 --out $TMP/dmg --quiet >/dev/null 2>&1
+cp -r $TMP/dmg $TMP/dmg2
+printf '{"step": ' > $TMP/dmg/checkpoint-2/trainer_state.json
+check_fails "a damaged trainer_state.json is refused" "checkpoint-2/trainer_state.json: not valid JSON" $PAL train --resume $TMP/dmg --steps 4
+echo "one more line of text" >> $TMP/k.txt
+check_fails "changed data is refused on resume" "k.txt had [0-9]+ tokens, now [0-9]+ \(the data changed\)" $PAL train --resume $TMP/dmg2 --steps 4
+
 # ---- SIGINT: finish the step, save, exit 130, say how to resume; resuming then matches an
 # uninterrupted run (constant lr, so the total --steps does not enter the schedule).
 BIG="--model $TMP/m --data $FX/keeper.txt --batch 2 --seq 32 --save-every 100000 --lr-schedule constant --warmup 0 --quiet"
@@ -55,7 +64,7 @@ check "after SIGINT + resume the parameters equal the uninterrupted run's" cmp $
 K=$TMP/kill
 PAL_TEST_SAVE_PAUSE_MS=400 $PAL train --model $TMP/m --data $FX/keeper.txt --batch 2 --seq 32 --save-every 2 --steps 8 --out $K --quiet >/dev/null 2>&1 &
 pid=$!
-for i in $(seq 1 200); do ls $K 2>/dev/null | grep -q '^checkpoint-4\.tmp' && break; sleep 0.02; done
+for i in $(seq 1 1000); do ls $K 2>/dev/null | grep -q '^checkpoint-4\.tmp' && break; sleep 0.02; done
 kill -9 $pid; wait $pid 2>/dev/null
 check "killed while checkpoint-4 was being written" ls -d $K/checkpoint-4.tmp.*
 check "no half-written checkpoint-4 under its final name" test ! -e $K/checkpoint-4
