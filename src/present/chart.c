@@ -96,7 +96,14 @@ int pres_chart_svg(pal_buf *out, const pres_chart *c) {
                             "transform=\"rotate(-90 14 %d)\">", MT + ph / 2, MT + ph / 2);
   rc |= pres_esc(out, c->y_label);
   rc |= pal_buf_printf(out, "</text>\n");
-  /* curriculum swaps: dashed verticals, labelled at the top */
+  /* curriculum: each source's span tinted, then the swaps as dashed verticals, labelled */
+  for (int m = 0; m < c->n_marks; m++) {
+    if (!c->marks[m].band) continue;
+    double a = PX(fmax(c->marks[m].x, x0)), b = m + 1 < c->n_marks ? PX(fmin(c->marks[m + 1].x, x1)) : ML + pw;
+    if (b > a)
+      rc |= pal_buf_printf(out, "<rect class=\"band\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
+                                "fill-opacity=\"0.09\"/>\n", a, MT, b - a, ph, c->marks[m].band);
+  }
   for (int m = 0; m < c->n_marks; m++) {
     double x = PX(c->marks[m].x);
     rc |= pal_buf_printf(out, "<g class=\"swap\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>"

@@ -34,7 +34,11 @@ typedef struct pres_series {
   size_t n;
   int markers;           /* circles at each point (sparse series) */
 } pres_series;
-typedef struct pres_mark { double x; const char *label; } pres_mark;  /* vertical mark */
+typedef struct pres_mark {   /* a vertical mark; with a band colour, the span up to the next */
+  double x;
+  const char *label;
+  const char *band;          /* NULL: none; else a CSS colour tinting [x, next mark's x) */
+} pres_mark;
 typedef struct pres_chart {
   const char *title, *x_label, *y_label;
   const pres_series *series; int n_series;

@@ -195,7 +195,13 @@ static int write_loss(pal_buf *out, run_log *L) {
   else rc |= pal_buf_printf(out, "No training steps logged yet. ");
   rc |= pal_buf_printf(out, "%d checkpoint%s, %d curriculum swap%s.</p>\n", L->n_ckpts, L->n_ckpts == 1 ? "" : "s",
                        L->n_swaps, L->n_swaps == 1 ? "" : "s");
-  for (int m = 0; m < L->n_swaps; m++) L->swaps[m].label = L->swap_labels[m];
+  for (int m = 0; m < L->n_swaps; m++) {
+    L->swaps[m].label = L->swap_labels[m];
+    /* the span a source was trained on takes that source's validation colour */
+    const char *src = L->swap_labels[m] + 4;   /* after the arrow and space */
+    L->swaps[m].band = NULL;
+    for (int k = 0; k < L->n_val; k++) if (!strcmp(L->val[k].name, src)) L->swaps[m].band = PALETTE[k % 10];
+  }
   downsample(&L->train, 1500);
   /* a trailing mean over ~1/40 of the run beside the raw (noisy) per-step loss */
   size_t window = L->train.n / 40 > 1 ? L->train.n / 40 : 1;

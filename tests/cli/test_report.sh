@@ -52,6 +52,7 @@ check "charts have axis tick labels" grep -q '<text class="xtick"[^>]*>40</text>
 check "legend names the sources" bash -c "grep -q '<g class=\"legend\">.*>verse</text>.*>prose</text>' '$TMP/dom.html'"
 check_eq "two curriculum swaps marked on each chart" 4 "$(count '<g class="swap">' "$TMP/dom.html")"
 check "the swap is labelled" grep -q '→ prose' "$TMP/dom.html"
+check_eq "each source's span tinted in its colour (2 spans x 2 charts)" 4 "$(count '<rect class="band"' "$TMP/dom.html")"
 check_eq "sweep grid: 2 checkpoints x 3 temperatures = 6 cells" 6 "$(count '<td class="cell' "$TMP/dom.html")"
 check_eq "one degenerate cell flagged" 1 "$(count '<span class="flag">degenerate</span>' "$TMP/dom.html")"
 check "grid columns are temperatures in order" bash -c "grep -q 'temperature 0.7</th><th>temperature 1</th><th>temperature 1.3</th>' '$TMP/dom.html'"
