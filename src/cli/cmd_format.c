@@ -7,7 +7,7 @@
 
 static const char *USAGE =
   "usage: palimpsest format [--width W] [--page-width P] [--center] [--align left|center|right]\n"
-  "                         [--reflow] [--html] [--title T] [--caption C] [--out FILE] FILE|-\n"
+  "                         [--reflow] [--html] [--title T] [--caption C] [-o FILE] FILE|-\n"
   "Wraps at word boundaries to W display columns (UTF-8, wide CJK and emoji count 2),\n"
   "keeps stanza breaks unless --reflow, and aligns each line within a page P wide.\n"
   "A weave or sweep JSONL file is read as its generated text (its settings become the\n"
@@ -40,12 +40,17 @@ int pal_cmd_format(int argc, char **argv) {
     {"html", PAL_OPT_FLAG, &html, "write a self-contained HTML page instead of text", 0},
     {"title", PAL_OPT_STR, &title, "a title above the text (the HTML heading)", 0},
     {"caption", PAL_OPT_STR, &caption_opt, "a caption below the text (default for --html: a generation's settings)", 0},
-    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output", 0},
+    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output (also -o)", 0},
     {0},
   };
+  /* the shared parser takes long flags only: "-o" is spelled "--out" here */
+  char **args = malloc((size_t)(argc + 1) * sizeof *args);
+  if (!args) return pal_cli_fail("out of memory");
+  for (int i = 0; i < argc; i++) args[i] = !strcmp(argv[i], "-o") ? "--out" : argv[i];
+  args[argc] = NULL;
   pal_strs pos = {0};
-  int prc = pal_args_parse(argc, argv, USAGE, opts, &pos);
-  if (prc) { pal_strs_free(&pos); return prc > 0 ? 0 : 1; }
+  int prc = pal_args_parse(argc, args, USAGE, opts, &pos);
+  if (prc) { pal_strs_free(&pos); free(args); return prc > 0 ? 0 : 1; }
   int rc = 1;
   char *data = NULL, *gen_text = NULL, *caption = NULL;
   size_t len = 0;
@@ -101,5 +106,6 @@ done:
   free(gen_text);
   free(caption);
   pal_strs_free(&pos);
+  free(args);
   return rc;
 }

@@ -20,6 +20,7 @@ check_eq "wide text: first line is 20 CJK characters centred in 100" \
   "                              夜の海に灯りがともり、遠い港の名前をひと" "$(printf '%s\n' "$out" | head -1)"
 check "--out writes the file" $PAL format --width 12 --out "$TMP/o.txt" "$TMP/fox.txt"
 check_eq "--out content" "$($PAL format --width 12 "$TMP/fox.txt")" "$(cat "$TMP/o.txt")"
+check "-o is --out" bash -c "$PAL format --width 12 -o '$TMP/o2.txt' '$TMP/fox.txt' && cmp -s '$TMP/o.txt' '$TMP/o2.txt'"
 # HTML
 $PAL format --html --center --width 12 --title 'Tide <3' "$TMP/fox.txt" >"$TMP/p.html"
 check "--html is a page" grep -q '^<!DOCTYPE html>' "$TMP/p.html"
