@@ -6,6 +6,7 @@
 #   QUICK=1          a first look in under 2 minutes (smaller model, fewer steps)
 #   DEMO_STEPS=N     override the number of training steps (tests use a tiny count)
 #   DEMO_OUT=DIR     where the outputs go (default out/demo)
+#   DEMO_GPT2=DIR    the GPT-2 to fine-tune when it exists (default models/gpt2)
 #   DEMO_RECIPE=F    another mix recipe (default recipes/default.ini); DEMO_FETCH=0 skips
 #                    `corpus fetch` (for a recipe of your own texts)
 set -euo pipefail
@@ -19,12 +20,12 @@ RECIPE=${DEMO_RECIPE:-recipes/default.ini}
 # Sizes: measured on a 2-core machine so the default finishes in under 10 minutes and QUICK
 # in under 2 (see docs/PARTS/present.md for the timings).
 if [ "$QUICK" = 1 ]; then
-  STEPS=${DEMO_STEPS:-1500}; VOCAB=${DEMO_VOCAB:-1024}; LAYERS=3; HEADS=3; EMBD=96; CTX=128
+  STEPS=${DEMO_STEPS:-1000}; VOCAB=${DEMO_VOCAB:-1024}; LAYERS=3; HEADS=3; EMBD=96; CTX=128
   BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-8}; TUNE_SEQ=32; MIX_BYTES=${DEMO_MIX_BYTES:-600000}
   LENGTH=40
 else
   STEPS=${DEMO_STEPS:-3000}; VOCAB=${DEMO_VOCAB:-2048}; LAYERS=4; HEADS=4; EMBD=128; CTX=128
-  BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-60}; TUNE_SEQ=64; MIX_BYTES=${DEMO_MIX_BYTES:-4000000}
+  BATCH=8; SEQ=128; TUNE_STEPS=${DEMO_STEPS:-150}; TUNE_SEQ=64; MIX_BYTES=${DEMO_MIX_BYTES:-4000000}
   LENGTH=80
 fi
 # OpenMP threads that sleep when idle: on a busy machine spinning threads fight for the
@@ -68,11 +69,13 @@ took
 
 RUN=$OUT/run
 rm -rf "$RUN"   # a demo starts fresh: the trainer refuses a folder holding another run
-if [ -f models/gpt2/model.safetensors ]; then
-  step "fine-tune GPT-2 (models/gpt2) on the mixture, $TUNE_STEPS steps"
+GPT2=${DEMO_GPT2:-models/gpt2}
+if [ -f "$GPT2/model.safetensors" ]; then
+  step "fine-tune GPT-2 ($GPT2) on the mixture, $TUNE_STEPS steps"
   need train
-  EVERY=$(( TUNE_STEPS / SAVES > 0 ? TUNE_STEPS / SAVES : 1 ))
-  $PAL train --model models/gpt2 --data "$OUT/mixture.txt" --out "$RUN" --steps "$TUNE_STEPS" \
+  TUNE_SAVES=2   # a 124M checkpoint with its optimizer state is ~1.5 GB on disk
+  EVERY=$(( TUNE_STEPS / TUNE_SAVES > 0 ? TUNE_STEPS / TUNE_SAVES : 1 ))
+  $PAL train --model "$GPT2" --data "$OUT/mixture.txt" --out "$RUN" --steps "$TUNE_STEPS" \
     --batch 1 --seq "$TUNE_SEQ" --lr 1e-4 --warmup 2 --save-every "$EVERY" --val-fraction 0.05
 else
   step "train a byte-level BPE ($VOCAB tokens) and a small GPT-2 from scratch ($LAYERS layers, $EMBD wide), $STEPS steps"
@@ -94,9 +97,9 @@ took
 
 step "a sweep over the checkpoints at three temperatures, and a weave with a timelapse schedule"
 need sweep; need weave
-$PAL sweep --run "$RUN" --temperatures 0.7,1.0,1.3 --length "$LENGTH" --prompt "The " --seed 7 --out "$OUT/sweep.jsonl"
+$PAL sweep --run "$RUN" --temperatures 0.7,1.0,1.3 --length "$LENGTH" --prompt "The" --seed 7 --out "$OUT/sweep.jsonl"
 wrote "$OUT/sweep.jsonl ($(wc -l <"$OUT/sweep.jsonl") samples)"
-$PAL weave --run "$RUN" --schedule timelapse --length "$((LENGTH * 2))" --prompt "The " --seed 7 --format jsonl \
+$PAL weave --run "$RUN" --schedule timelapse --length "$((LENGTH * 2))" --prompt "The" --seed 7 --format jsonl \
   >"$OUT/weave.jsonl.tmp" && mv "$OUT/weave.jsonl.tmp" "$OUT/weave.jsonl"
 wrote "$OUT/weave.jsonl"
 took

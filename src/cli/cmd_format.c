@@ -7,11 +7,12 @@
 
 static const char *USAGE =
   "usage: palimpsest format [--width W] [--page-width P] [--center] [--align left|center|right]\n"
-  "                         [--reflow] [--html] [--title T] [--out FILE] FILE|-\n"
+  "                         [--reflow] [--html] [--title T] [--caption C] [-o FILE] FILE|-\n"
   "Wraps at word boundaries to W display columns (UTF-8, wide CJK and emoji count 2),\n"
   "keeps stanza breaks unless --reflow, and aligns each line within a page P wide.\n"
   "A weave or sweep JSONL file is read as its generated text (its settings become the\n"
-  "HTML caption). Writes to standard output unless --out.";
+  "HTML caption). The title (and a --caption) are set like the text, above (below) it.\n"
+  "Writes to standard output unless --out.";
 
 static int read_stdin(char **data, size_t *len) {
   pal_buf b = {0};
@@ -29,7 +30,7 @@ int pal_cmd_format(int argc, char **argv) {
   pal_format_opts fo;
   pal_format_opts_default(&fo);
   int center = 0, html = 0;
-  const char *align = NULL, *title = NULL, *out_path = NULL;
+  const char *align = NULL, *title = NULL, *out_path = NULL, *caption_opt = NULL;
   pal_opt opts[] = {
     {"width", PAL_OPT_INT, &fo.width, "wrap at W display columns (default 60)", 0},
     {"page-width", PAL_OPT_INT, &fo.page_width, "page width for --center/--align (default W)", 0},
@@ -37,13 +38,19 @@ int pal_cmd_format(int argc, char **argv) {
     {"align", PAL_OPT_STR, &align, "left (default), center or right", 0},
     {"reflow", PAL_OPT_FLAG, &fo.reflow, "join all lines and stanzas into one flow first", 0},
     {"html", PAL_OPT_FLAG, &html, "write a self-contained HTML page instead of text", 0},
-    {"title", PAL_OPT_STR, &title, "title (HTML heading)", 0},
-    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output", 0},
+    {"title", PAL_OPT_STR, &title, "a title above the text (the HTML heading)", 0},
+    {"caption", PAL_OPT_STR, &caption_opt, "a caption below the text (default for --html: a generation's settings)", 0},
+    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output (also -o)", 0},
     {0},
   };
+  /* the shared parser takes long flags only: "-o" is spelled "--out" here */
+  char **args = malloc((size_t)(argc + 1) * sizeof *args);
+  if (!args) return pal_cli_fail("out of memory");
+  for (int i = 0; i < argc; i++) args[i] = !strcmp(argv[i], "-o") ? "--out" : argv[i];
+  args[argc] = NULL;
   pal_strs pos = {0};
-  int prc = pal_args_parse(argc, argv, USAGE, opts, &pos);
-  if (prc) { pal_strs_free(&pos); return prc > 0 ? 0 : 1; }
+  int prc = pal_args_parse(argc, args, USAGE, opts, &pos);
+  if (prc) { pal_strs_free(&pos); free(args); return prc > 0 ? 0 : 1; }
   int rc = 1;
   char *data = NULL, *gen_text = NULL, *caption = NULL;
   size_t len = 0;
@@ -71,8 +78,20 @@ int pal_cmd_format(int argc, char **argv) {
   if (g < 0) { pal_cli_error(&err); goto done; }
   if (g == 1) { text = gen_text; text_len = strlen(gen_text); }
 
-  int frc = html ? pal_format_html(text, text_len, &fo, title, caption, &out, &err)
-                 : pal_format_text(text, text_len, &fo, &out, &err);
+  int frc = 0;
+  if (html) {
+    frc = pal_format_html(text, text_len, &fo, title, caption_opt ? caption_opt : caption, &out, &err);
+  } else {   /* text: the title and caption wrapped and aligned like the text, a blank line apart */
+    if (title && *title) {
+      frc = pal_format_text(title, strlen(title), &fo, &out, &err);
+      if (!frc && pal_buf_append(&out, "\n", 1)) frc = pal_errorf(&err, "format: out of memory");
+    }
+    if (!frc) frc = pal_format_text(text, text_len, &fo, &out, &err);
+    if (!frc && caption_opt && *caption_opt) {
+      if (pal_buf_append(&out, "\n", 1)) frc = pal_errorf(&err, "format: out of memory");
+      if (!frc) frc = pal_format_text(caption_opt, strlen(caption_opt), &fo, &out, &err);
+    }
+  }
   if (frc) { pal_cli_error(&err); goto done; }
   if (out_path) {
     if (pal_write_file_atomic(out_path, out.data ? out.data : "", out.len, &err)) { pal_cli_error(&err); goto done; }
@@ -87,5 +106,6 @@ done:
   free(gen_text);
   free(caption);
   pal_strs_free(&pos);
+  free(args);
   return rc;
 }

@@ -60,6 +60,7 @@ int pres_chart_svg(pal_buf *out, const pres_chart *c) {
     return rc ? -1 : 0;
   }
   for (int m = 0; m < c->n_marks; m++) if (isfinite(c->marks[m].x)) { x0 = fmin(x0, c->marks[m].x); x1 = fmax(x1, c->marks[m].x); }
+  if (c->x_min < c->x_max) { x0 = fmin(x0, c->x_min); x1 = fmax(x1, c->x_max); }
   if (x1 - x0 < 1) { x0 -= 1; x1 += 1; }              /* one step: give it room */
   if (x0 < 0 && x0 > -2) x0 = 0;
   if (y1 - y0 < 1e-9) { double d = fabs(y0) > 1e-9 ? fabs(y0) * 0.1 : 0.5; y0 -= d; y1 += d; }
@@ -95,7 +96,14 @@ int pres_chart_svg(pal_buf *out, const pres_chart *c) {
                             "transform=\"rotate(-90 14 %d)\">", MT + ph / 2, MT + ph / 2);
   rc |= pres_esc(out, c->y_label);
   rc |= pal_buf_printf(out, "</text>\n");
-  /* curriculum swaps: dashed verticals, labelled at the top */
+  /* curriculum: each source's span tinted, then the swaps as dashed verticals, labelled */
+  for (int m = 0; m < c->n_marks; m++) {
+    if (!c->marks[m].band) continue;
+    double a = PX(fmax(c->marks[m].x, x0)), b = m + 1 < c->n_marks ? PX(fmin(c->marks[m + 1].x, x1)) : ML + pw;
+    if (b > a)
+      rc |= pal_buf_printf(out, "<rect class=\"band\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
+                                "fill-opacity=\"0.09\"/>\n", a, MT, b - a, ph, c->marks[m].band);
+  }
   for (int m = 0; m < c->n_marks; m++) {
     double x = PX(c->marks[m].x);
     rc |= pal_buf_printf(out, "<g class=\"swap\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>"

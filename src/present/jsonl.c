@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "present/present_internal.h"
 
 double pres_num(const cJSON *obj, const char *key, double fallback) {
@@ -13,6 +14,40 @@ double pres_num(const cJSON *obj, const char *key, double fallback) {
 const char *pres_str(const cJSON *obj, const char *key, const char *fallback) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   return cJSON_IsString(v) && v->valuestring ? v->valuestring : fallback;
+}
+
+/* printf's "%g" of a non-finite float (nan, -nan, inf, -inf) is not JSON: a writer that
+ * logged a diverged loss that way still gets its line read, the value as null. */
+static cJSON *parse_lenient(const char *s, size_t len) {
+  cJSON *obj = cJSON_ParseWithLength(s, len);
+  if (obj) return obj;
+  pal_buf fixed = {0};
+  int in_str = 0, rc = 0;
+  for (size_t i = 0; i < len && !rc; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (c == '\\' && i + 1 < len) { rc |= pal_buf_append(&fixed, s + i, 2); i++; continue; }
+      if (c == '"') in_str = 0;
+    } else if (c == '"') {
+      in_str = 1;
+    } else {
+      size_t j = i + (c == '-');
+      const char *word = NULL;
+      if (j + 3 <= len && !strncasecmp(s + j, "nan", 3)) word = "nan";
+      else if (j + 3 <= len && !strncasecmp(s + j, "inf", 3)) word = "inf";
+      if (word) {
+        size_t k = j + 3;
+        while (k < len && ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z'))) k++;   /* infinity */
+        rc |= pal_buf_append(&fixed, "null", 4);
+        i = k - 1;
+        continue;
+      }
+    }
+    rc |= pal_buf_append(&fixed, &c, 1);
+  }
+  obj = rc || !fixed.data ? NULL : cJSON_ParseWithLength(fixed.data, fixed.len);
+  pal_buf_free(&fixed);
+  return obj;
 }
 
 int pres_jsonl_each(const char *path, const char *data, size_t len, pres_jsonl_fn fn, void *ctx,
@@ -28,7 +63,7 @@ int pres_jsonl_each(const char *path, const char *data, size_t len, pres_jsonl_f
     int last_unterminated = eol == len;
     i = eol + 1;
     if (a == b) continue;
-    cJSON *obj = cJSON_ParseWithLength(data + a, b - a);
+    cJSON *obj = parse_lenient(data + a, b - a);
     if (!obj || !cJSON_IsObject(obj)) {
       cJSON_Delete(obj);
       if (last_unterminated) break;   /* a writer is still at this line */
@@ -51,7 +86,15 @@ typedef struct gen_ctx {
   double temps[16]; int n_temps;
   double seeds[16]; int n_seeds;
   char schedule[128];
+  char *prompt;                        /* the weave's prompt (owned), put before each text */
 } gen_ctx;
+
+/* Appends prompt + text, unless the text already starts with the prompt. */
+static int append_with_prompt(pal_buf *b, const char *prompt, const char *text) {
+  size_t pl = prompt ? strlen(prompt) : 0;
+  if (pl && strncmp(text, prompt, pl) && pal_buf_append(b, prompt, pl)) return -1;
+  return pal_buf_append(b, text, strlen(text));
+}
 
 static void add_distinct(double *vals, int *n, int cap, double v) {
   if (isnan(v)) return;
@@ -69,22 +112,26 @@ static int gen_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) {
     add_distinct(g->temps, &g->n_temps, 16, pres_num(obj, "temperature", NAN));
     add_distinct(g->seeds, &g->n_seeds, 16, pres_num(obj, "seed", NAN));
     snprintf(g->schedule, sizeof g->schedule, "%s", pres_str(obj, "schedule", ""));
+    const char *prompt = pres_str(obj, "prompt", "");
+    if (*prompt && !(g->prompt = strdup(prompt))) return g->oom = 1, pal_errorf(err, "format: out of memory");
+    if (g->prompt && pal_buf_append(&g->tokens, g->prompt, strlen(g->prompt)))
+      return g->oom = 1, pal_errorf(err, "format: out of memory");
     return 0;
   }
   if (g->is_weave) {
     const char *t = pres_str(obj, "text", NULL);
-    if (type && !strcmp(type, "token") && t) {
+    if (type && !strcmp(type, "token") && t && pres_num(obj, "sample", 0) == 0) {
       if (pal_buf_append(&g->tokens, t, strlen(t))) return g->oom = 1, pal_errorf(err, "format: out of memory");
-    } else if (type && !strcmp(type, "end") && t) {
-      g->saw_end = 1;
-      g->text.len = 0;
-      if (pal_buf_append(&g->text, t, strlen(t))) return g->oom = 1, pal_errorf(err, "format: out of memory");
+    } else if (type && !strcmp(type, "end") && t) {   /* one per sample: stanzas */
+      if ((g->saw_end++ && pal_buf_append(&g->text, "\n\n", 2)) || append_with_prompt(&g->text, g->prompt, t))
+        return g->oom = 1, pal_errorf(err, "format: out of memory");
     }
     return 0;
   }
   const char *t = pres_str(obj, "text", NULL);
   if (!t) return -2;   /* not a generation line: the input is not ours */
-  if ((g->n_texts++ > 0 && pal_buf_append(&g->text, "\n\n", 2)) || pal_buf_append(&g->text, t, strlen(t)))
+  if ((g->n_texts++ > 0 && pal_buf_append(&g->text, "\n\n", 2)) ||
+      append_with_prompt(&g->text, pres_str(obj, "prompt", NULL), t))
     return g->oom = 1, pal_errorf(err, "format: out of memory");
   add_distinct(g->steps, &g->n_steps, 64, pres_num(obj, "step", NAN));
   add_distinct(g->temps, &g->n_temps, 16, pres_num(obj, "temperature", NAN));
@@ -133,5 +180,6 @@ int pal_generation_from_jsonl(const char *data, size_t len, char **text, char **
   }
   pal_buf_free(&g.text);
   pal_buf_free(&g.tokens);
+  free(g.prompt);
   return rc;
 }

@@ -34,13 +34,19 @@ typedef struct pres_series {
   size_t n;
   int markers;           /* circles at each point (sparse series) */
 } pres_series;
-typedef struct pres_mark { double x; const char *label; } pres_mark;  /* vertical mark */
+typedef struct pres_mark {   /* a vertical mark; with a band colour, the span up to the next */
+  double x;
+  const char *label;
+  const char *band;          /* NULL: none; else a CSS colour tinting [x, next mark's x) */
+} pres_mark;
 typedef struct pres_chart {
   const char *title, *x_label, *y_label;
   const pres_series *series; int n_series;
   const pres_mark *marks; int n_marks;        /* curriculum swaps: dashed lines, labelled */
   const double *ticks_x; int n_ticks_x;       /* checkpoints: small triangles on the x axis */
   const char *empty_note;                     /* shown when no series has a point */
+  double x_min, x_max;                        /* when x_min < x_max: this x range (charts
+                                                 that share an axis line up) */
 } pres_chart;
 /* Appends one <svg> (viewBox, axes with ticks and labels, grid, polylines, legend). */
 int pres_chart_svg(pal_buf *out, const pres_chart *c);

@@ -154,8 +154,18 @@ static int write_settings(pal_buf *out, const char *run_dir) {
         rc |= pal_buf_printf(out, "<dt>");
         rc |= pres_esc(out, v->string);
         rc |= pal_buf_printf(out, "</dt><dd>");
+        int all_strings = cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, v) all_strings &= cJSON_IsString(e);
         if (cJSON_IsString(v)) rc |= pres_esc(out, v->valuestring);
-        else {
+        else if (all_strings) {   /* argument lists read best as a command line */
+          rc |= pal_buf_printf(out, "<code>");
+          cJSON_ArrayForEach(e, v) {
+            rc |= pres_esc(out, e->valuestring);
+            rc |= pal_buf_printf(out, " ");
+          }
+          rc |= pal_buf_printf(out, "</code>");
+        } else {
           char *s = cJSON_PrintUnformatted(v);
           if (s && strlen(s) > 300) strcpy(s + 297, "...");
           rc |= pres_esc(out, s ? s : "?");
@@ -185,7 +195,13 @@ static int write_loss(pal_buf *out, run_log *L) {
   else rc |= pal_buf_printf(out, "No training steps logged yet. ");
   rc |= pal_buf_printf(out, "%d checkpoint%s, %d curriculum swap%s.</p>\n", L->n_ckpts, L->n_ckpts == 1 ? "" : "s",
                        L->n_swaps, L->n_swaps == 1 ? "" : "s");
-  for (int m = 0; m < L->n_swaps; m++) L->swaps[m].label = L->swap_labels[m];
+  for (int m = 0; m < L->n_swaps; m++) {
+    L->swaps[m].label = L->swap_labels[m];
+    /* the span a source was trained on takes that source's validation colour */
+    const char *src = L->swap_labels[m] + 4;   /* after the arrow and space */
+    L->swaps[m].band = NULL;
+    for (int k = 0; k < L->n_val; k++) if (!strcmp(L->val[k].name, src)) L->swaps[m].band = PALETTE[k % 10];
+  }
   downsample(&L->train, 1500);
   /* a trailing mean over ~1/40 of the run beside the raw (noisy) per-step loss */
   size_t window = L->train.n / 40 > 1 ? L->train.n / 40 : 1;
@@ -199,10 +215,16 @@ static int write_loss(pal_buf *out, run_log *L) {
   }
   char smooth_name[64];
   snprintf(smooth_name, sizeof smooth_name, "mean of %zu steps", window);
-  pres_series train[2] = {{"training loss", "#9aa5b1", L->train.pts, L->train.n, 0},
+  pres_series train[2] = {{"training loss", smooth ? "#9aa5b1" : "#34495e", L->train.pts, L->train.n, 0},
                           {smooth_name, "#1b2631", smooth, smooth ? L->train.n : 0, 0}};
+  /* both charts over the same steps, so they line up */
+  double x0 = INFINITY, x1 = -INFINITY;
+  for (size_t i = 0; i < L->train.n; i++) { x0 = fmin(x0, L->train.pts[i].x); x1 = fmax(x1, L->train.pts[i].x); }
+  for (int k = 0; k < L->n_val; k++)
+    for (size_t i = 0; i < L->val[k].n; i++) { x0 = fmin(x0, L->val[k].pts[i].x); x1 = fmax(x1, L->val[k].pts[i].x); }
+  if (!(x0 < x1)) x0 = x1 = 0;
   pres_chart c1 = {"Training loss", "step", "loss (nats/token)", train, smooth ? 2 : 1, L->swaps, L->n_swaps,
-                   L->ckpts, L->n_ckpts, "no training steps logged"};
+                   L->ckpts, L->n_ckpts, "no training steps logged", x0, x1};
   rc |= pres_chart_svg(out, &c1);
   free(smooth);
   pres_series *vs = calloc((size_t)L->n_val + 1, sizeof *vs);
@@ -210,7 +232,7 @@ static int write_loss(pal_buf *out, run_log *L) {
   for (int k = 0; k < L->n_val; k++)
     vs[k] = (pres_series){L->val[k].name, PALETTE[k % 10], L->val[k].pts, L->val[k].n, 1};
   pres_chart c2 = {"Validation loss per source", "step", "loss (nats/token)", vs, L->n_val, L->swaps, L->n_swaps,
-                   L->ckpts, L->n_ckpts, "no validation logged"};
+                   L->ckpts, L->n_ckpts, "no validation logged", x0, x1};
   rc |= pres_chart_svg(out, &c2);
   free(vs);
   if (L->n_val > 0) {

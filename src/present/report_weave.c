@@ -8,10 +8,17 @@
 
 enum { MAX_CKPTS = 4096 };
 
+enum { MAX_SAMPLES = 256 };
+
+/* Tokens of each sample (a weave with --n K interleaves its samples' token lines). */
+typedef struct weave_sample { pal_buf text, strip; int n_tokens; } weave_sample;
+
 typedef struct weave_ctx {
   const char *path;
   pal_buf *out;
-  pal_buf strip;          /* SVG rects, one per token, appended after the text */
+  weave_sample samples[MAX_SAMPLES];
+  int n_samples;
+  char prompt_html[4096];  /* the escaped prompt, shown before each sample's tokens */
   int n_ckpts, n_tokens, saw_header, saw_end;
   double steps[MAX_CKPTS];
   int used[MAX_CKPTS];
@@ -43,12 +50,15 @@ static int header(weave_ctx *w, const cJSON *obj, pal_error *err) {
     if (isnan(w->steps[i])) rc |= pal_buf_printf(out, "checkpoint %d</li>", i);
     else rc |= pal_buf_printf(out, "step %.0f</li>", w->steps[i]);
   }
-  rc |= pal_buf_printf(out, "</ul>\n<div class=\"weave\">");
+  rc |= pal_buf_printf(out, "</ul>\n");
   const char *prompt = pres_str(obj, "prompt", NULL);
   if (prompt && *prompt) {
-    rc |= pal_buf_printf(out, "<span class=\"prompt\" title=\"prompt\">");
-    rc |= pres_esc(out, prompt);
-    rc |= pal_buf_printf(out, "</span>");
+    pal_buf p = {0};
+    rc |= pal_buf_printf(&p, "<span class=\"prompt\" title=\"prompt\">");
+    rc |= pres_esc(&p, prompt);
+    rc |= pal_buf_printf(&p, "</span>");
+    if (!rc && p.len < sizeof w->prompt_html) memcpy(w->prompt_html, p.data, p.len + 1);
+    pal_buf_free(&p);
   }
   return rc ? pal_errorf(err, "report: out of memory") : 0;
 }
@@ -74,16 +84,23 @@ static int weave_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) 
     w->used[k] = 1;
     if (isnan(step)) step = w->steps[k];
   }
-  int rc = pal_buf_printf(w->out, "<span class=\"tok\" style=\"background:%s\" title=\"", color);
-  if (k >= 0) rc |= pal_buf_printf(w->out, "checkpoint %d", k);
-  if (!isnan(step)) rc |= pal_buf_printf(w->out, " \xC2\xB7 step %.0f", step);
+  int sample = (int)pres_num(obj, "sample", 0);
+  if (sample < 0 || sample >= MAX_SAMPLES)
+    return pal_errorf(err, "%s:%d: sample %d is out of range (0..%d)", w->path, lineno, sample, MAX_SAMPLES - 1);
+  if (sample >= w->n_samples) w->n_samples = sample + 1;
+  weave_sample *ws = &w->samples[sample];
+  pal_buf *o = &ws->text;
+  int rc = pal_buf_printf(o, "<span class=\"tok\" style=\"background:%s\" title=\"", color);
+  if (k >= 0) rc |= pal_buf_printf(o, "checkpoint %d", k);
+  if (!isnan(step)) rc |= pal_buf_printf(o, " \xC2\xB7 step %.0f", step);
   const cJSON *blend = cJSON_GetObjectItemCaseSensitive(obj, "blend"), *b;
   cJSON_ArrayForEach(b, blend)
-    rc |= pal_buf_printf(w->out, " \xC2\xB7 %.0f%% of %d", 100 * pres_num(b, "weight", 0), (int)pres_num(b, "checkpoint", -1));
-  rc |= pal_buf_printf(w->out, "\">");
-  rc |= pres_esc(w->out, pres_str(obj, "text", ""));
-  rc |= pal_buf_printf(w->out, "</span>");
-  rc |= pal_buf_printf(&w->strip, "<rect x=\"%d\" width=\"1\" height=\"1\" fill=\"%s\"/>", w->n_tokens, color);
+    rc |= pal_buf_printf(o, " \xC2\xB7 %.0f%% of %d", 100 * pres_num(b, "weight", 0), (int)pres_num(b, "checkpoint", -1));
+  rc |= pal_buf_printf(o, "\">");
+  rc |= pres_esc(o, pres_str(obj, "text", ""));
+  rc |= pal_buf_printf(o, "</span>");
+  rc |= pal_buf_printf(&ws->strip, "<rect x=\"%d\" width=\"1\" height=\"1\" fill=\"%s\"/>", ws->n_tokens, color);
+  ws->n_tokens++;
   w->n_tokens++;
   return rc ? pal_errorf(err, "report: out of memory") : 0;
 }
@@ -103,18 +120,23 @@ int pres_report_weave(pal_buf *out, const char *path, int index, pal_error *err)
   if (!rc) rc = pres_jsonl_each(path, data, len, weave_line, w, err);
   if (!rc && !w->saw_header) rc = pal_errorf(err, "%s: empty: not a weave", path);
   if (!rc) {
-    rc |= pal_buf_printf(out, "</div>\n");
-    if (w->n_tokens > 0)
-      rc |= pal_buf_printf(out, "<svg class=\"strip\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d 1\" "
-                                "preserveAspectRatio=\"none\" shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"which checkpoint wrote each "
-                                "token, first to last\">%s</svg>\n", w->n_tokens, w->strip.data);
+    for (int k = 0; k < w->n_samples || k == 0; k++) {
+      weave_sample *ws = &w->samples[k];
+      if (w->n_samples > 1) rc |= pal_buf_printf(out, "<h3>Sample %d</h3>\n", k);
+      rc |= pal_buf_printf(out, "<div class=\"weave\">%s%s</div>\n", w->prompt_html, ws->text.data ? ws->text.data : "");
+      if (ws->n_tokens > 0)
+        rc |= pal_buf_printf(out, "<svg class=\"strip\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d 1\" "
+                                  "preserveAspectRatio=\"none\" shape-rendering=\"crispEdges\" role=\"img\" "
+                                  "aria-label=\"which checkpoint wrote each token, first to last\">%s</svg>\n",
+                             ws->n_tokens, ws->strip.data);
+    }
     int n_used = 0;
     for (int i = 0; i < w->n_ckpts; i++) n_used += w->used[i];
     rc |= pal_buf_printf(out, "<p class=\"summary\">%d tokens from %d of %d checkpoints%s.</p>\n</section>\n",
                          w->n_tokens, n_used, w->n_ckpts, w->saw_end ? "" : " (no end line: unfinished?)");
     if (rc) rc = pal_errorf(err, "report: out of memory");
   }
-  pal_buf_free(&w->strip);
+  for (int k = 0; k < MAX_SAMPLES; k++) { pal_buf_free(&w->samples[k].text); pal_buf_free(&w->samples[k].strip); }
   free(w);
   free(data);
   return rc ? -1 : 0;

@@ -20,6 +20,7 @@ check_eq "wide text: first line is 20 CJK characters centred in 100" \
   "                              夜の海に灯りがともり、遠い港の名前をひと" "$(printf '%s\n' "$out" | head -1)"
 check "--out writes the file" $PAL format --width 12 --out "$TMP/o.txt" "$TMP/fox.txt"
 check_eq "--out content" "$($PAL format --width 12 "$TMP/fox.txt")" "$(cat "$TMP/o.txt")"
+check "-o is --out" bash -c "$PAL format --width 12 -o '$TMP/o2.txt' '$TMP/fox.txt' && cmp -s '$TMP/o.txt' '$TMP/o2.txt'"
 # HTML
 $PAL format --html --center --width 12 --title 'Tide <3' "$TMP/fox.txt" >"$TMP/p.html"
 check "--html is a page" grep -q '^<!DOCTYPE html>' "$TMP/p.html"
@@ -28,11 +29,14 @@ check "--html sets the wrapped lines centred" grep -q '<div class="text center">
 check "--html has a print style sheet" grep -q '@media print' "$TMP/p.html"
 check "--html has no script and no network" bash -c "! grep -Eq '<script|https?:' '$TMP/p.html'"
 # a weave's text, its settings as caption
-check_eq "weave JSONL gives its text" "$(printf 'The tide came<script> in, and the gulls\nwrote café 夜 letters on the sand.')" \
+check_eq "weave JSONL gives its prompt and text" "$(printf 'At dusk the tide came<script> in, and the gulls\nwrote café 夜 letters on the sand.')" \
   "$($PAL format --width 60 $F/weave.jsonl)"
-$PAL format --html --width 30 $F/weave.jsonl >"$TMP/w.html"
+$PAL format --html --width 40 $F/weave.jsonl >"$TMP/w.html"
 check "weave HTML caption has the settings" grep -q '<figcaption>weave, schedule timelapse · checkpoints at steps 10, 20, 40 · temperature 1 · seed 7</figcaption>' "$TMP/w.html"
 check "weave HTML escapes a generated <script>" grep -q 'came&lt;script&gt; in' "$TMP/w.html"
+check_eq "--title and --caption in text, centred like the text" "$(printf '   Fox\n\nThe quick\nbrown fox\njumps over\n the lazy\n   dog\n\n  (1908)')" \
+  "$($PAL format --width 10 --center --title Fox --caption '(1908)' "$TMP/fox.txt")"
+check "--caption replaces the generation's settings in HTML" bash -c "$PAL format --html --caption 'my <own>' $F/weave.jsonl | grep -q '<figcaption>my &lt;own&gt;</figcaption>'"
 # errors
 check_fails "missing file" "nope.txt" $PAL format "$TMP/nope.txt"
 check_fails "width 0" "width" $PAL format --width 0 "$TMP/fox.txt"

@@ -52,6 +52,7 @@ check "charts have axis tick labels" grep -q '<text class="xtick"[^>]*>40</text>
 check "legend names the sources" bash -c "grep -q '<g class=\"legend\">.*>verse</text>.*>prose</text>' '$TMP/dom.html'"
 check_eq "two curriculum swaps marked on each chart" 4 "$(count '<g class="swap">' "$TMP/dom.html")"
 check "the swap is labelled" grep -q '→ prose' "$TMP/dom.html"
+check_eq "each source's span tinted in its colour (2 spans x 2 charts)" 4 "$(count '<rect class="band"' "$TMP/dom.html")"
 check_eq "sweep grid: 2 checkpoints x 3 temperatures = 6 cells" 6 "$(count '<td class="cell' "$TMP/dom.html")"
 check_eq "one degenerate cell flagged" 1 "$(count '<span class="flag">degenerate</span>' "$TMP/dom.html")"
 check "grid columns are temperatures in order" bash -c "grep -q 'temperature 0.7</th><th>temperature 1</th><th>temperature 1.3</th>' '$TMP/dom.html'"
@@ -66,6 +67,14 @@ check "run.json keys are escaped" grep -q '<dt>&lt;b&gt;</dt><dd>&lt;i&gt;not bo
 browser "$TMP/report.html" --window-size=1280,2000 --hide-scrollbars --screenshot="$TMP/shot.png" >/dev/null
 check "a screenshot is taken (> 20 KB png)" bash -c "[ \$(stat -c %s '$TMP/shot.png' 2>/dev/null || echo 0) -gt 20000 ]"
 cp "$TMP/shot.png" "$ART/report.png" 2>/dev/null && cp "$TMP/report.html" "$ART/report.html"
+
+# a weave of two samples (interleaved token lines), one voice a blend
+$PAL report $F/run --weave $F/weave.jsonl --weave $F/weave2.jsonl -o "$TMP/w2.html" 2>/dev/null
+check "two weaves: well formed" wellformed "$TMP/w2.html"
+check_eq "two weaves, the second with two samples: 3 token texts" 3 "$(count '<div class="weave">' "$TMP/w2.html")"
+check "samples are kept apart" grep -q '<div class="weave"><span class="tok"[^>]*>Ink</span><span class="tok"[^>]*> on</span>' "$TMP/w2.html"
+check "a blend's weights are in the token's title" grep -q 'title="checkpoint 1 · step 20 · 75% of 1 · 25% of 0"' "$TMP/w2.html"
+check_eq "format joins the samples as stanzas" "$(printf 'Salt and rope\n\nInk on sails')" "$($PAL format $F/weave2.jsonl)"
 
 # an empty sweep and a one-step run
 $PAL report $F/run1 --sweep $F/sweep_empty.jsonl -o "$TMP/small.html" 2>/dev/null
@@ -86,6 +95,11 @@ check "empty log: charts say nothing to plot" grep -q 'no training steps logged'
 # a run still writing: the unterminated last line is skipped
 cp $F/run1/log.jsonl "$TMP/empty_run/log.jsonl" && printf '{"type":"train","step":2,"lo' >>"$TMP/empty_run/log.jsonl"
 check "a half-written last line is skipped" $PAL report "$TMP/empty_run" -o "$TMP/e.html"
+
+# a diverged step logged as nan/inf (printf's spelling, not JSON) is read as missing
+printf '{"type":"train","step":1,"loss":3.5}\n{"type":"train","step":2,"loss":nan}\n{"type":"train","step":3,"loss":-inf}\n{"type":"train","step":4,"loss":3.25}\n' >"$TMP/empty_run/log.jsonl"
+check "nan and inf losses do not stop the report" $PAL report "$TMP/empty_run" -o "$TMP/nan.html"
+check_eq "nan and inf losses are left out of the line" 2 "$(grep -o '<polyline class="series"[^>]*points="[^"]*"' "$TMP/nan.html" | head -1 | grep -o ',' | wc -l)"
 
 # errors: one line naming the file, no file written
 check_fails "missing run folder" "nope/log.jsonl" $PAL report "$TMP/nope" -o "$TMP/x.html"

@@ -165,15 +165,15 @@ int main(void) {
   char *weave = check_read(check_fixture("present/weave.jsonl"), &len);
   char *text = NULL, *caption = NULL;
   int g = weave ? pal_generation_from_jsonl(weave, len, &text, &caption, &err) : -1;
-  CHECK(g == 1 && text && !strncmp(text, "The tide came<script> in,", 25), "a weave's text comes from its end line");
+  CHECK(g == 1 && text && !strncmp(text, "At dusk the tide came<script> in,", 33), "a weave's text is its prompt and its end line");
   CHECK(caption && !strcmp(caption, "weave, schedule timelapse \xC2\xB7 checkpoints at steps 10, 20, 40 \xC2\xB7 "
                                     "temperature 1 \xC2\xB7 seed 7"), "a weave's settings become the caption");
   if (caption) fprintf(stderr, "    caption: %s\n", caption);
   free(text); free(caption); free(weave);
   char *sweep = check_read(check_fixture("present/sweep.jsonl"), &len);
   g = sweep ? pal_generation_from_jsonl(sweep, len, &text, &caption, &err) : -1;
-  CHECK(g == 1 && text && !strncmp(text, "the the the", 11) && strstr(text, "\n\nthe moon"),
-        "sweep lines' texts are joined by stanza breaks");
+  CHECK(g == 1 && text && !strncmp(text, "The sea the the the", 19) && strstr(text, "\n\nThe sea the moon"),
+        "sweep lines' prompts and texts are joined by stanza breaks");
   CHECK(caption && strstr(caption, "checkpoints at steps 10, 40") && strstr(caption, "temperatures 0.7, 1, 1.3"),
         "sweep caption lists steps and temperatures");
   free(text); free(caption); free(sweep);
