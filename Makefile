@@ -23,7 +23,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures
+.PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures fuzz
 all: $(BUILD)/palimpsest $(TESTS)
 
 $(BUILD)/libpalimpsest.a: $(LIB_OBJ)
@@ -71,10 +71,26 @@ demo: setup
 bench: all
 	bash bench/run_all.sh
 
+# Fuzzing (not part of `make test`): libFuzzer + ASan over the parsers of outside bytes.
+# FUZZ_SECONDS per target; corpora live in tests/fuzz/corpus_*/ (new finds go to build-fuzz).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := src/io/safetensors.c src/io/config_json.c src/model/config.c src/util/error.c \
+            src/util/file.c src/util/buf.c
+FUZZ_CC  := clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
+fuzz:
+	@mkdir -p build-fuzz/corpus_safetensors build-fuzz/corpus_config
+	$(FUZZ_CC) -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(FUZZ_SRC) -lcjson -lm
+	$(FUZZ_CC) -o build-fuzz/fuzz_config tests/fuzz/fuzz_config.c $(FUZZ_SRC) -lcjson -lm
+	build-fuzz/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=1024 \
+	  build-fuzz/corpus_safetensors tests/fuzz/corpus_safetensors
+	build-fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=1024 \
+	  build-fuzz/corpus_config tests/fuzz/corpus_config
+
 fixtures:
 	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures
+	/usr/bin/python3 tests/ref/make_train_fixtures.py tests/fixtures
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)

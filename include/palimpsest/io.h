@@ -35,6 +35,17 @@ void pal_st_close(pal_safetensors *st);
 /* Exact name lookup; NULL when absent. */
 const pal_st_tensor *pal_st_find(const pal_safetensors *st, const char *name);
 
+/* Element count (product of the shape; 1 for a scalar). */
+size_t pal_st_numel(const pal_st_tensor *t);
+/* "F32", "F16", ... ("other" for dtypes palimpsest never converts). */
+const char *pal_dtype_name(pal_dtype dt);
+/* Converts a floating-point tensor (F32, F16, BF16, F64) into out (pal_st_numel floats);
+ * any alignment of t->data. Fails, naming `what` and the tensor, for other dtypes. */
+int  pal_st_to_f32(const pal_st_tensor *t, float *out, const char *what, pal_error *err);
+/* IEEE half and bfloat16 to float, exactly (subnormals, infinities, NaN kept). */
+float pal_f16_to_f32(uint16_t h);
+float pal_bf16_to_f32(uint16_t b);
+
 /* A tensor to write: F32 only (what palimpsest produces). */
 typedef struct pal_st_out { const char *name; int ndim; int64_t shape[2]; const float *data; } pal_st_out;
 /* Writes atomically. metadata: NULL or pairs {"k","v",...,NULL} stored in __metadata__. */
@@ -44,6 +55,10 @@ int  pal_st_write(const char *path, const pal_st_out *tensors, int n, const char
 /* ---- config.json (GPT2Config keys). */
 int  pal_config_load(const char *path, pal_config *cfg, pal_error *err);
 int  pal_config_save(const char *path, const pal_config *cfg, pal_error *err);
+/* The same from/to memory: `path` names the source in errors; *out is malloc'd JSON text. */
+int  pal_config_from_json(const char *text, size_t len, pal_config *cfg, const char *path,
+                          pal_error *err);
+int  pal_config_to_json(const pal_config *cfg, char **out, pal_error *err);
 
 /* ---- Model directories: config.json, model.safetensors, vocab.json, merges.txt. */
 typedef struct pal_model_dir {
@@ -68,6 +83,10 @@ int  pal_model_dir_save(const char *dir, const pal_config *cfg, const pal_params
                         const char *tokenizer_dir, const char *const *extra_files,
                         int overwrite, pal_error *err);
 
+/* Reads tokdir/vocab.json (or encoder.json): *vocab_size = highest id + 1 (50257 for GPT-2),
+ * *eot_id = the id of "<|endoftext|>" or -1. For `init`, without loading the tokenizer. */
+int  pal_vocab_info(const char *tokdir, int *vocab_size, int *eot_id, pal_error *err);
+
 /* ---- llm.c token shards: 256 int32 header (magic 20240520, version 1, count), then uint16. */
 #define PAL_SHARD_MAGIC 20240520
 int  pal_shard_write(const char *path, const int *tokens, size_t n, pal_error *err);
@@ -78,5 +97,15 @@ int  pal_shard_read(const char *path, int **tokens, size_t *n, pal_error *err);
  * from ENDPOINT/<repo>/resolve/main/<file> into out_dir with resume and size checks. */
 int  pal_download_model(const char *repo, const char *endpoint, const char *out_dir,
                         int show_progress, pal_error *err);
+/* The same with `retries` further attempts per file (pal_download_model uses 3): a cut
+ * connection resumes from FILE.partial. Files already in out_dir are kept as they are. */
+int  pal_download_model_ex(const char *repo, const char *endpoint, const char *out_dir,
+                           int retries, int show_progress, pal_error *err);
+/* url -> dest through dest.partial (resumed with Range; restarted when the server answers
+ * 200), checked against Content-Length / Content-Range / X-Linked-Size, renamed into place
+ * only when complete. A cut short transfer keeps dest.partial and fails saying so; a size
+ * mismatch removes it. Call curl_global_init first (pal_download_model does). */
+int  pal_download_file(const char *url, const char *dest, int retries, int show_progress,
+                       pal_error *err);
 
 #endif

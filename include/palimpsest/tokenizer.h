@@ -3,15 +3,17 @@
 #ifndef PALIMPSEST_TOKENIZER_H
 #define PALIMPSEST_TOKENIZER_H
 #include <stddef.h>
+#include <stdio.h>
 #include "palimpsest/util.h"
 
 typedef struct pal_tokenizer pal_tokenizer;
 
-/* dir holds vocab.json + merges.txt (HF names) or encoder.json + vocab.bpe (OpenAI's). */
+/* dir holds vocab.json + merges.txt (HF names) or encoder.json + vocab.bpe (OpenAI's). On
+ * failure *out is NULL and err names the file and what is wrong. The caller frees *out. */
 int  pal_tokenizer_load(pal_tokenizer **out, const char *dir, pal_error *err);
 void pal_tokenizer_free(pal_tokenizer *tok);
 int  pal_tokenizer_vocab_size(const pal_tokenizer *tok);   /* including <|endoftext|> */
-int  pal_tokenizer_eot(const pal_tokenizer *tok);          /* id of <|endoftext|>, 50256 for GPT-2 */
+int  pal_tokenizer_eot(const pal_tokenizer *tok);          /* id of <|endoftext|> (50256 for GPT-2), -1 if none */
 /* Appends the ids of text[0..len) to out. allow_special: "<|endoftext|>" becomes the eot id;
  * otherwise it is ordinary text. Thread-safe for concurrent calls on one tokenizer. */
 int  pal_tokenizer_encode(pal_tokenizer *tok, const char *text, size_t len, int allow_special,
@@ -21,5 +23,32 @@ const char *pal_tokenizer_token_bytes(const pal_tokenizer *tok, int id, size_t *
 /* Appends the bytes of ids to out. Fails on an id out of range. */
 int  pal_tokenizer_decode(const pal_tokenizer *tok, const int *ids, size_t n, pal_buf *out,
                           pal_error *err);
+
+/* ---- Streaming: files of any size in bounded memory, on all of OpenMP's threads. */
+/* Receives consecutive ids of a stream, in order; returns 0, or negative (err filled) to stop. */
+typedef int (*pal_token_sink)(void *ctx, const int *ids, size_t n, pal_error *err);
+/* Encodes everything read from fp (called name in errors) in chunks of about chunk_bytes
+ * (0: 1 MiB), cut only where GPT-2's pre-tokenization must cut anyway (after an ASCII
+ * non-space byte, before an ASCII space), so the ids are exactly pal_tokenizer_encode's on
+ * the whole stream, for any thread count and chunk size. Memory: about 4 x threads x
+ * chunk_bytes of text (4 chunks per thread per batch balance the load), more only for a
+ * stretch with no place to cut. *bytes_read (may be NULL) gets the total. */
+int  pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name, int allow_special,
+                                 size_t chunk_bytes, pal_token_sink sink, void *ctx,
+                                 size_t *bytes_read, pal_error *err);
+
+/* ---- Training a byte-level BPE of our own (same pre-tokenization as GPT-2). */
+typedef struct pal_bpe_train_opts {
+  int vocab_size;        /* total, including the 256 byte tokens and <|endoftext|> (>= 257) */
+  int min_count;         /* a pair must occur at least this often to be merged (0: 2) */
+  int quiet;             /* reserved: training prints nothing either way */
+} pal_bpe_train_opts;
+/* Learns merges from the texts at paths[0..n) and writes out_dir/vocab.json and
+ * out_dir/merges.txt (each atomically; out_dir is created if missing). ids 0..255 are the
+ * bytes (in GPT-2's order), then one id per merge, then <|endoftext|>. Ties in pair count
+ * go to the pair whose (left id, right id) is smallest, so training is deterministic.
+ * *n_merges (may be NULL) gets the number learned (fewer when the text runs out of pairs). */
+int  pal_bpe_train(const char *const *paths, int n, const pal_bpe_train_opts *opts,
+                   const char *out_dir, int *n_merges, pal_error *err);
 
 #endif

@@ -14,8 +14,9 @@ static size_t g_written;
 int pal_fault_check(size_t nbytes, pal_error *err, const char *path) {
   const char *lim = getenv("PAL_FAIL_WRITE_AFTER");
   if (!lim) return 0;
-  g_written += nbytes;
-  if (g_written > (size_t)strtoull(lim, NULL, 10))
+  /* atomic: the trainer writes a checkpoint's two big files from two threads */
+  size_t total = __atomic_add_fetch(&g_written, nbytes, __ATOMIC_RELAXED);
+  if (total > (size_t)strtoull(lim, NULL, 10))
     return pal_errorf(err, "%s: write failed: %s (injected)", path, strerror(ENOSPC));
   return 0;
 }

@@ -1,0 +1,91 @@
+/* cmd_format.c: `palimpsest format`: wrap and align a text (or a weave/sweep JSONL's
+ * generated text) for a terminal, a file, or as an HTML page. Flags and I/O only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+
+static const char *USAGE =
+  "usage: palimpsest format [--width W] [--page-width P] [--center] [--align left|center|right]\n"
+  "                         [--reflow] [--html] [--title T] [--out FILE] FILE|-\n"
+  "Wraps at word boundaries to W display columns (UTF-8, wide CJK and emoji count 2),\n"
+  "keeps stanza breaks unless --reflow, and aligns each line within a page P wide.\n"
+  "A weave or sweep JSONL file is read as its generated text (its settings become the\n"
+  "HTML caption). Writes to standard output unless --out.";
+
+static int read_stdin(char **data, size_t *len) {
+  pal_buf b = {0};
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+    if (pal_buf_append(&b, chunk, n)) { pal_buf_free(&b); return -1; }
+  if (ferror(stdin) || pal_buf_append(&b, "", 0)) { pal_buf_free(&b); return -1; }
+  *data = b.data;
+  *len = b.len;
+  return 0;
+}
+
+int pal_cmd_format(int argc, char **argv) {
+  pal_format_opts fo;
+  pal_format_opts_default(&fo);
+  int center = 0, html = 0;
+  const char *align = NULL, *title = NULL, *out_path = NULL;
+  pal_opt opts[] = {
+    {"width", PAL_OPT_INT, &fo.width, "wrap at W display columns (default 60)", 0},
+    {"page-width", PAL_OPT_INT, &fo.page_width, "page width for --center/--align (default W)", 0},
+    {"center", PAL_OPT_FLAG, &center, "centre each line within the page (= --align center)", 0},
+    {"align", PAL_OPT_STR, &align, "left (default), center or right", 0},
+    {"reflow", PAL_OPT_FLAG, &fo.reflow, "join all lines and stanzas into one flow first", 0},
+    {"html", PAL_OPT_FLAG, &html, "write a self-contained HTML page instead of text", 0},
+    {"title", PAL_OPT_STR, &title, "title (HTML heading)", 0},
+    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output", 0},
+    {0},
+  };
+  pal_strs pos = {0};
+  int prc = pal_args_parse(argc, argv, USAGE, opts, &pos);
+  if (prc) { pal_strs_free(&pos); return prc > 0 ? 0 : 1; }
+  int rc = 1;
+  char *data = NULL, *gen_text = NULL, *caption = NULL;
+  size_t len = 0;
+  pal_buf out = {0};
+  pal_error err = {{0}};
+  if (pos.n != 1) { pal_cli_fail("format: give one input FILE (or - for standard input)"); goto done; }
+  if (fo.width < 1 || fo.width > 100000) { pal_cli_fail("format: --width must be 1..100000 (got %d)", fo.width); goto done; }
+  if (fo.page_width < 0 || fo.page_width > 100000) { pal_cli_fail("format: --page-width must be 1..100000 (got %d)", fo.page_width); goto done; }
+  if (align) {
+    if (!strcmp(align, "left")) fo.align = PAL_ALIGN_LEFT;
+    else if (!strcmp(align, "center") || !strcmp(align, "centre")) fo.align = PAL_ALIGN_CENTER;
+    else if (!strcmp(align, "right")) fo.align = PAL_ALIGN_RIGHT;
+    else { pal_cli_fail("format: --align: '%s' is not left, center or right", align); goto done; }
+    if (center && fo.align != PAL_ALIGN_CENTER) { pal_cli_fail("format: --center contradicts --align %s", align); goto done; }
+  }
+  if (center) fo.align = PAL_ALIGN_CENTER;
+  const char *in = pos.items[0];
+  if (!strcmp(in, "-")) {
+    if (read_stdin(&data, &len)) { pal_cli_fail("format: -: cannot read standard input"); goto done; }
+  } else if (pal_read_file(in, &data, &len, &err)) { pal_cli_error(&err); goto done; }
+
+  const char *text = data;
+  size_t text_len = len;
+  int g = pal_generation_from_jsonl(data, len, &gen_text, &caption, &err);
+  if (g < 0) { pal_cli_error(&err); goto done; }
+  if (g == 1) { text = gen_text; text_len = strlen(gen_text); }
+
+  int frc = html ? pal_format_html(text, text_len, &fo, title, caption, &out, &err)
+                 : pal_format_text(text, text_len, &fo, &out, &err);
+  if (frc) { pal_cli_error(&err); goto done; }
+  if (out_path) {
+    if (pal_write_file_atomic(out_path, out.data ? out.data : "", out.len, &err)) { pal_cli_error(&err); goto done; }
+  } else if (out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout))) {
+    pal_cli_fail("format: cannot write standard output");
+    goto done;
+  }
+  rc = 0;
+done:
+  pal_buf_free(&out);
+  free(data);
+  free(gen_text);
+  free(caption);
+  pal_strs_free(&pos);
+  return rc;
+}

@@ -1,0 +1,159 @@
+/* kv.c: the KV cache and GPT-2's incremental forward: each call appends T tokens to some
+ * rows of the cache and returns the next-token logits of each row's last token. The same
+ * arithmetic as the engine's layers (kernels.c); never allocates after pal_kv_create, never
+ * writes params. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "generate/kernels.h"
+#include "palimpsest/generate.h"
+
+struct pal_kv {
+  pal_config cfg;
+  int max_B, cap, max_T, max_N;
+  int *len;                   /* (max_B) positions held per row */
+  float *k, *v;               /* (L, max_B, cap, C) each */
+  /* scratch, N = max_B * max_T rows */
+  float *x, *x2, *ln, *qkv, *atty, *proj, *fc, *fcg;   /* (N,C) (N,C) (N,C) (N,3C) (N,C) (N,C) (N,4C) (N,4C) */
+  float *scores;              /* (N * n_head, cap) */
+  float *partial;             /* (parts * N * 4C) */
+  float *last;                /* (max_B, C) */
+  size_t bytes;
+};
+
+static void *xcalloc(size_t n, size_t size, size_t *bytes) {
+  *bytes += n * size;
+  return calloc(n ? n : 1, size);
+}
+
+int pal_kv_create(pal_kv **out, const pal_config *cfg, int max_B, int cap, int max_T,
+                  pal_error *err) {
+  *out = NULL;
+  if (max_B < 1 || max_T < 1 || cap < 1 || cap > cfg->n_ctx)
+    return pal_errorf(err, "kv cache: bad shape (rows %d, positions %d of n_ctx %d, chunk %d)",
+                      max_B, cap, cfg->n_ctx, max_T);
+  pal_kv *kv = calloc(1, sizeof *kv);
+  if (!kv) return pal_errorf(err, "kv cache: out of memory");
+  kv->cfg = *cfg;
+  kv->max_B = max_B;
+  kv->cap = cap;
+  kv->max_T = max_T;
+  size_t N = (size_t)max_B * max_T, C = (size_t)cfg->n_embd, L = (size_t)cfg->n_layer;
+  kv->max_N = (int)N;
+  size_t *b = &kv->bytes;
+  kv->len = xcalloc((size_t)max_B, sizeof *kv->len, b);
+  kv->k = xcalloc(L * max_B * cap * C, sizeof(float), b);
+  kv->v = xcalloc(L * max_B * cap * C, sizeof(float), b);
+  kv->x = xcalloc(N * C, sizeof(float), b);
+  kv->x2 = xcalloc(N * C, sizeof(float), b);
+  kv->ln = xcalloc(N * C, sizeof(float), b);
+  kv->qkv = xcalloc(N * 3 * C, sizeof(float), b);
+  kv->atty = xcalloc(N * C, sizeof(float), b);
+  kv->proj = xcalloc(N * C, sizeof(float), b);
+  kv->fc = xcalloc(N * 4 * C, sizeof(float), b);
+  kv->fcg = xcalloc(N * 4 * C, sizeof(float), b);
+  kv->scores = xcalloc(N * cfg->n_head * (size_t)cap, sizeof(float), b);
+  kv->partial = xcalloc((size_t)pal_gen_parts(4 * (int)C) * N * 4 * C, sizeof(float), b);
+  kv->last = xcalloc((size_t)max_B * C, sizeof(float), b);
+  if (!kv->len || !kv->k || !kv->v || !kv->x || !kv->x2 || !kv->ln || !kv->qkv || !kv->atty ||
+      !kv->proj || !kv->fc || !kv->fcg || !kv->scores || !kv->partial || !kv->last) {
+    size_t want = kv->bytes;
+    pal_kv_free(kv);
+    return pal_errorf(err, "kv cache: out of memory (%.1f MB for %d rows x %d positions)",
+                      want / 1e6, max_B, cap);
+  }
+  *out = kv;
+  return 0;
+}
+
+void pal_kv_free(pal_kv *kv) {
+  if (!kv) return;
+  free(kv->len); free(kv->k); free(kv->v); free(kv->x); free(kv->x2); free(kv->ln);
+  free(kv->qkv); free(kv->atty); free(kv->proj); free(kv->fc); free(kv->fcg);
+  free(kv->scores); free(kv->partial); free(kv->last);
+  free(kv);
+}
+
+int pal_kv_len(const pal_kv *kv, int row) { return kv->len[row]; }
+int pal_kv_cap(const pal_kv *kv) { return kv->cap; }
+size_t pal_kv_bytes(const pal_kv *kv) { return kv->bytes; }
+void pal_kv_truncate(pal_kv *kv, int row, int len) { if (len >= 0 && len < kv->len[row]) kv->len[row] = len; }
+
+/* K or V of layer l, row r, position 0: (cap, C) */
+static float *cache_at(const pal_kv *kv, float *base, int l, int r) {
+  size_t C = (size_t)kv->cfg.n_embd;
+  return base + (((size_t)l * kv->max_B + r) * kv->cap) * C;
+}
+
+int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
+                   const int *ids, int T, float *logits, pal_error *err) {
+  const pal_config *cfg = &kv->cfg;
+  int C = cfg->n_embd, NH = cfg->n_head, hs = C / NH, V = cfg->vocab_size;
+  if (n_rows < 1 || n_rows > kv->max_B || T < 1 || T > kv->max_T)
+    return pal_errorf(err, "kv forward: %d rows x %d tokens exceeds the cache's %d x %d",
+                      n_rows, T, kv->max_B, kv->max_T);
+  for (int i = 0; i < n_rows; i++) {
+    int r = rows[i];
+    if (r < 0 || r >= kv->max_B) return pal_errorf(err, "kv forward: row %d out of range", r);
+    if (kv->len[r] + T > kv->cap)
+      return pal_errorf(err, "kv forward: row %d would hold %d positions, the cache %d",
+                        r, kv->len[r] + T, kv->cap);
+    for (int t = 0; t < T; t++)
+      if (ids[i * T + t] < 0 || ids[i * T + t] >= V)
+        return pal_errorf(err, "kv forward: token id %d is outside the vocabulary (%d)", ids[i * T + t], V);
+  }
+  int N = n_rows * T;
+  /* x (N,C): token + position embeddings, each row at its own offset */
+  for (int i = 0; i < n_rows; i++)
+    for (int t = 0; t < T; t++) {
+      float *o = kv->x + ((size_t)i * T + t) * C;
+      const float *we = p->wte + (size_t)ids[i * T + t] * C;
+      const float *pe = p->wpe + (size_t)(kv->len[rows[i]] + t) * C;
+      for (int c = 0; c < C; c++) o[c] = we[c] + pe[c];
+    }
+  float *x = kv->x, *x2 = kv->x2;
+  for (int l = 0; l < cfg->n_layer; l++) {
+    const pal_layer_params *lp = &p->h[l];
+    pal_gen_layernorm(kv->ln, x, lp->ln_1_w, lp->ln_1_b, N, C, cfg->layer_norm_epsilon);
+    pal_gen_matmul_scratch(kv->qkv, kv->ln, lp->c_attn_w, lp->c_attn_b, N, C, 3 * C, kv->partial);
+    /* k, v of the new tokens into the cache: qkv (N,3C) = [q | k | v] */
+    for (int i = 0; i < n_rows; i++) {
+      float *kc = cache_at(kv, kv->k, l, rows[i]), *vc = cache_at(kv, kv->v, l, rows[i]);
+      for (int t = 0; t < T; t++) {
+        const float *src = kv->qkv + ((size_t)i * T + t) * 3 * C;
+        size_t pos = (size_t)kv->len[rows[i]] + t;
+        memcpy(kc + pos * C, src + C, (size_t)C * sizeof(float));
+        memcpy(vc + pos * C, src + 2 * C, (size_t)C * sizeof(float));
+      }
+    }
+    /* atty (N,C): causal attention of each (n, h) over positions 0..pos(n) */
+    long att_work = 0;
+    for (int i = 0; i < n_rows; i++) att_work += (long)T * (kv->len[rows[i]] + T) * C;
+    #pragma omp parallel for collapse(2) schedule(static) if (N * NH >= 2 && att_work >= PAL_GEN_PAR_MIN / 8)
+    for (int n = 0; n < N; n++)
+      for (int h = 0; h < NH; h++) {
+        int i = n / T, t = n % T, r = rows[i];
+        int upto = kv->len[r] + t + 1;
+        const float *kc = cache_at(kv, kv->k, l, r) + (size_t)h * hs;
+        const float *vc = cache_at(kv, kv->v, l, r) + (size_t)h * hs;
+        pal_gen_attend(kv->atty + (size_t)n * C + (size_t)h * hs, kv->qkv + (size_t)n * 3 * C + (size_t)h * hs,
+                       kc, vc, upto, hs, (size_t)C, kv->scores + ((size_t)n * NH + h) * kv->cap);
+      }
+    pal_gen_matmul_scratch(kv->proj, kv->atty, lp->attn_proj_w, lp->attn_proj_b, N, C, C, kv->partial);
+    pal_gen_residual(x2, x, kv->proj, (size_t)N * C);
+    pal_gen_layernorm(kv->ln, x2, lp->ln_2_w, lp->ln_2_b, N, C, cfg->layer_norm_epsilon);
+    pal_gen_matmul_scratch(kv->fc, kv->ln, lp->c_fc_w, lp->c_fc_b, N, C, 4 * C, kv->partial);
+    pal_gen_gelu(kv->fcg, kv->fc, (size_t)N * 4 * C);
+    pal_gen_matmul_scratch(kv->proj, kv->fcg, lp->mlp_proj_w, lp->mlp_proj_b, N, 4 * C, C, kv->partial);
+    pal_gen_residual(x, x2, kv->proj, (size_t)N * C);
+  }
+  for (int i = 0; i < n_rows; i++) kv->len[rows[i]] += T;
+  if (!logits) return 0;
+  /* last (n_rows, C): the final layernorm of each row's last token, then the tied lm_head */
+  for (int i = 0; i < n_rows; i++)
+    memcpy(kv->x2 + (size_t)i * C, x + ((size_t)i * T + T - 1) * C, (size_t)C * sizeof(float));
+  pal_gen_layernorm(kv->last, kv->x2, p->ln_f_w, p->ln_f_b, n_rows, C,
+                        cfg->layer_norm_epsilon);
+  pal_gen_lm_head(logits, kv->last, p->wte, n_rows, C, V);
+  return 0;
+}

@@ -1,0 +1,55 @@
+/* present_internal.h: helpers shared by the present module's files (grapheme clusters,
+ * JSON lines, small SVG charts). Not public API; never included outside src/present. */
+#ifndef PAL_PRESENT_INTERNAL_H
+#define PAL_PRESENT_INTERNAL_H
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "palimpsest/present.h"
+
+/* Byte length of the grapheme cluster that starts at s[i] (s valid UTF-8, i < len);
+ * *width gets its columns (the widest code point in it). */
+size_t pres_cluster(const char *s, size_t len, size_t i, int *width);
+
+/* Calls fn for each JSON object line of data (file `path`, for messages). Blank lines are
+ * skipped; a line that is not a JSON object fails with "PATH:LINE: ..." unless it is the
+ * last line and unterminated (a writer still at work), which is skipped. fn returns 0 to
+ * go on, negative to stop with its own error. */
+typedef int (*pres_jsonl_fn)(const cJSON *obj, int lineno, void *ctx, pal_error *err);
+int pres_jsonl_each(const char *path, const char *data, size_t len, pres_jsonl_fn fn, void *ctx,
+                    pal_error *err);
+
+/* Field readers: the value when present and of the right type, else the fallback. */
+double      pres_num(const cJSON *obj, const char *key, double fallback);
+const char *pres_str(const cJSON *obj, const char *key, const char *fallback);
+
+/* Escapes a NUL-terminated string (NULL = nothing). */
+int pres_esc(pal_buf *out, const char *s);
+
+/* ---- Line charts */
+typedef struct pres_point { double x, y; } pres_point;
+typedef struct pres_series {
+  const char *name;      /* legend label (escaped when written) */
+  const char *color;     /* CSS colour */
+  const pres_point *pts;
+  size_t n;
+  int markers;           /* circles at each point (sparse series) */
+} pres_series;
+typedef struct pres_mark { double x; const char *label; } pres_mark;  /* vertical mark */
+typedef struct pres_chart {
+  const char *title, *x_label, *y_label;
+  const pres_series *series; int n_series;
+  const pres_mark *marks; int n_marks;        /* curriculum swaps: dashed lines, labelled */
+  const double *ticks_x; int n_ticks_x;       /* checkpoints: small triangles on the x axis */
+  const char *empty_note;                     /* shown when no series has a point */
+} pres_chart;
+/* Appends one <svg> (viewBox, axes with ticks and labels, grid, polylines, legend). */
+int pres_chart_svg(pal_buf *out, const pres_chart *c);
+
+/* Colour of checkpoint i of n for weaves and legends: early cool, late warm. */
+void pres_checkpoint_color(char *buf, size_t n_buf, int i, int n, int light);
+
+/* ---- Report sections (each appends a <section>; files are read whole) */
+int pres_report_sweeps(pal_buf *out, const char *const *paths, int n, pal_error *err);
+int pres_report_weave(pal_buf *out, const char *path, int index, pal_error *err);
+
+#endif
