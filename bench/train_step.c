@@ -1,4 +1,4 @@
-/* train_step.c: the C side of bench/train_step.sh: times GPT-2 training steps (forward,
+/* train_step.c: the C side of bench/train_step: times GPT-2 training steps (forward,
  * backward, AdamW) or forward-only scoring at one (B, T), and cblas_sgemm alone on GPT-2's
  * shapes; prints one JSON line. A benchmark, not a test: it asserts nothing. */
 #include <cblas.h>

@@ -1,4 +1,4 @@
-"""train_step_torch.py: the PyTorch side of bench/train_step.sh: the same GPT-2 training step
+"""train_step_torch.py: the PyTorch side of bench/train_step: the same GPT-2 training step
 (forward, backward, clip, AdamW) or forward-only scoring with tests/ref/gpt2_ref.py on the CPU,
 at one (B, T) and thread count; prints one JSON line. A benchmark: it asserts nothing."""
 import argparse

@@ -37,6 +37,7 @@ struct pal_gpt2 {
   int B, T, have_targets, logits_valid;
   float dropout;                     /* p; used only when training */
   uint64_t dropout_seed, dropout_calls, dropout_key;  /* key of the last forward */
+  float dropout_used;                /* p of the last forward (its backward must match it) */
 };
 
 /* Carves the activation memory; with base == NULL only counts floats. 16-float alignment. */
@@ -154,6 +155,7 @@ int pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, int B, 
    * 4L (embeddings) */
   float pd = m->training ? m->dropout : 0.0f;
   if (pd > 0) m->dropout_key = pal_dropout_key(m->dropout_seed, m->dropout_calls++);
+  m->dropout_used = pd;
   uint64_t key = m->dropout_key, emb_site = 4 * (uint64_t)L;
   pal_encoder_forward(m->encoded, inputs, p->wte, p->wpe, B, T, C, 0);
   if (pd > 0) pal_dropout_mul(m->encoded, m->encoded, NC, pd, key, emb_site);
@@ -221,7 +223,7 @@ int pal_gpt2_backward(pal_gpt2 *m, float loss_scale, pal_error *err) {
   size_t NC = (size_t)N * C;
   const pal_params *p = m->params;
   pal_params *g = &m->grads;
-  float pd = m->dropout;
+  float pd = m->dropout_used;
   uint64_t key = m->dropout_key;
 
   /* dlogits in place of the logits: d(mean loss * scale)/dlogit */
