@@ -7,8 +7,10 @@
 #include <string.h>
 
 /* e^x for x in float range: clamped to [-87.3, 88.3] (so the result is a normal float),
- * range reduction x = n ln2 + r with |r| <= ln2/2, degree-6 Taylor polynomial for e^r. */
-static inline float pal_fast_expf(float x) {
+ * range reduction x = n ln2 + r with |r| <= ln2/2, degree-6 Taylor polynomial for e^r.
+ * NaN in gives NaN out (so a diverged loss stays visible), without converting NaN to int. */
+static inline float pal_fast_expf(float x_in) {
+  float x = x_in != x_in ? 0.0f : x_in;
   x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
   const float shift = 12582912.0f;              /* 1.5 * 2^23: rounds to nearest integer */
   float n = (x * 1.44269504f + shift) - shift;
@@ -24,7 +26,7 @@ static inline float pal_fast_expf(float x) {
   int32_t bits = ((int32_t)n + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return x_in != x_in ? x_in : p * scale;
 }
 
 /* GELU's tanh approximation written as x * s with s = sigmoid(2u) = 0.5 (1 + tanh(u)),
