@@ -28,10 +28,10 @@ int  pal_tokenizer_decode(const pal_tokenizer *tok, const int *ids, size_t n, pa
 /* Receives consecutive ids of a stream, in order; returns 0, or negative (err filled) to stop. */
 typedef int (*pal_token_sink)(void *ctx, const int *ids, size_t n, pal_error *err);
 /* Encodes everything read from fp (called name in errors) in chunks of about chunk_bytes
- * (0: 1 MiB), cut only where GPT-2's pre-tokenization must cut anyway (after an ASCII
+ * (0: 256 KiB), cut only where GPT-2's pre-tokenization must cut anyway (after an ASCII
  * non-space byte, before an ASCII space), so the ids are exactly pal_tokenizer_encode's on
- * the whole stream, for any thread count and chunk size. Memory: about 4 x threads x
- * chunk_bytes of text (4 chunks per thread per batch balance the load), more only for a
+ * the whole stream, for any thread count and chunk size. Memory: about 16 x threads x
+ * chunk_bytes of text (16 chunks per thread per batch balance the load), more only for a
  * stretch with no place to cut. *bytes_read (may be NULL) gets the total. */
 int  pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name, int allow_special,
                                  size_t chunk_bytes, pal_token_sink sink, void *ctx,

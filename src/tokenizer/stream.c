@@ -25,10 +25,10 @@ typedef struct chunk { size_t start, end; } chunk;
 int pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name, int allow_special,
                                 size_t chunk_bytes, pal_token_sink sink, void *ctx,
                                 size_t *bytes_read, pal_error *err) {
-  if (!chunk_bytes) chunk_bytes = (size_t)1 << 20;
+  if (!chunk_bytes) chunk_bytes = (size_t)256 << 10;  /* 32 chunks a batch: balanced threads */
   int nt = omp_get_max_threads();
   if (nt < 1) nt = 1;
-  size_t batch = chunk_bytes * (size_t)nt * 4, cap = 0, len = 0, total = 0;
+  size_t batch = chunk_bytes * (size_t)nt * 16, cap = 0, len = 0, total = 0;
   uint8_t *buf = NULL;
   int eof = 0, rc = -1, max_chunks = 0;
   chunk *chunks = NULL;
@@ -94,11 +94,15 @@ int pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name, 
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < nc; c++) {
       int t = omp_get_thread_num();
-      ids[c].len = 0;
+      /* Encode into a copy on this thread's stack: neighbouring ids[] entries share cache
+       * lines, and pushing through ids[c] directly made the threads fight over them. */
+      pal_ids local = ids[c];
+      local.len = 0;
       chunk_rc[c] = pal_tokenizer_encode_with(tok, t < nt ? caches[t] : NULL,
                                               (const char *)buf + chunks[c].start,
                                               chunks[c].end - chunks[c].start, allow_special,
-                                              &ids[c], &chunk_err[c]);
+                                              &local, &chunk_err[c]);
+      ids[c] = local;
     }
     for (int c = 0; c < nc; c++) {
       if (chunk_rc[c]) { pal_errorf(err, "%s: %s", name, chunk_err[c].msg); goto done; }
@@ -106,7 +110,7 @@ int pal_tokenizer_encode_stream(pal_tokenizer *tok, FILE *fp, const char *name, 
     }
     memmove(buf, buf + start, len - start);
     len -= start;
-    batch = chunk_bytes * (size_t)nt * 4;
+    batch = chunk_bytes * (size_t)nt * 16;
     if (batch < len + chunk_bytes) batch = len + chunk_bytes;
     if (eof && len == 0) break;
   }
