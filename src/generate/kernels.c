@@ -13,7 +13,6 @@
 #endif
 #endif
 #include "generate/kernels.h"
-#include "model/fastmath.h"
 
 /* The C rows of a weight matrix are split into a fixed number of contiguous parts; each
  * thread streams whole parts (sequential reads: the fastest way through memory) into its
@@ -118,27 +117,3 @@ void pal_gen_attend(float *out, const float *q, const float *k, const float *v, 
   }
 }
 
-void pal_gen_layernorm(float *out, const float *inp, const float *weight, const float *bias,
-                       int N, int C, float eps) {
-  /* statistics in double, as the engine's LayerNorm */
-  #pragma omp parallel for schedule(static) if ((long)N * C >= PAL_GEN_PAR_MIN / 8)
-  for (int n = 0; n < N; n++) {
-    const float *x = inp + (size_t)n * C;
-    double s = 0.0;
-    for (int c = 0; c < C; c++) s += x[c];
-    double m = s / C, v = 0.0;
-    for (int c = 0; c < C; c++) { double d = x[c] - m; v += d * d; }
-    float mf = (float)m, rs = (float)(1.0 / sqrt(v / C + (double)eps));
-    float *o = out + (size_t)n * C;
-    for (int c = 0; c < C; c++) o[c] = (x[c] - mf) * rs * weight[c] + bias[c];
-  }
-}
-
-void pal_gen_gelu(float *out, const float *inp, size_t n) {
-  #pragma omp parallel for simd schedule(static) if (n >= PAL_GEN_PAR_MIN / 8)
-  for (size_t i = 0; i < n; i++) out[i] = inp[i] * pal_gelu_sigmoid(inp[i]);
-}
-
-void pal_gen_residual(float *out, const float *a, const float *b, size_t n) {
-  for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
-}

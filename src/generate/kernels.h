@@ -21,10 +21,6 @@ void pal_gen_lm_head(float *logits, const float *inp, const float *wte, int N, i
  * scores (len) scratch; out (hs). */
 void pal_gen_attend(float *out, const float *q, const float *k, const float *v, int len,
                     int hs, size_t stride, float *scores);
-/* out (N,C): LayerNorm of each row (statistics in double, as the engine's); GELU (tanh
- * approximation, the engine's fastmath); residual out = a + b (out may alias a). */
-void pal_gen_layernorm(float *out, const float *inp, const float *weight, const float *bias,
-                       int N, int C, float eps);
-void pal_gen_gelu(float *out, const float *inp, size_t n);
-void pal_gen_residual(float *out, const float *a, const float *b, size_t n);
+/* LayerNorm, GELU and the residual add are the engine's (model/layers.h): below 16K floats
+ * they run on the calling thread too. */
 #endif

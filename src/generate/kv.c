@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "generate/kernels.h"
+#include "model/layers.h"
 #include "palimpsest/generate.h"
 
 struct pal_kv {
@@ -132,7 +133,7 @@ int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
   float *x = kv->x, *x2 = kv->x2;
   for (int l = 0; l < cfg->n_layer; l++) {
     const pal_layer_params *lp = &p->h[l];
-    pal_gen_layernorm(kv->ln, x, lp->ln_1_w, lp->ln_1_b, N, C, cfg->layer_norm_epsilon);
+    pal_layernorm_forward(kv->ln, NULL, NULL, x, lp->ln_1_w, lp->ln_1_b, N, C, cfg->layer_norm_epsilon);
     pal_gen_matmul_scratch(kv->qkv, kv->ln, lp->c_attn_w, lp->c_attn_b, N, C, 3 * C, kv->partial);
     /* k, v of the new tokens into the cache: qkv (N,3C) = [q | k | v] */
     for (int i = 0; i < n_rows; i++) {
@@ -158,19 +159,19 @@ int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
                        kc, vc, upto, hs, (size_t)C, kv->scores + ((size_t)n * NH + h) * kv->cap);
       }
     pal_gen_matmul_scratch(kv->proj, kv->atty, lp->attn_proj_w, lp->attn_proj_b, N, C, C, kv->partial);
-    pal_gen_residual(x2, x, kv->proj, (size_t)N * C);
-    pal_gen_layernorm(kv->ln, x2, lp->ln_2_w, lp->ln_2_b, N, C, cfg->layer_norm_epsilon);
+    pal_residual_forward(x2, x, kv->proj, (size_t)N * C);
+    pal_layernorm_forward(kv->ln, NULL, NULL, x2, lp->ln_2_w, lp->ln_2_b, N, C, cfg->layer_norm_epsilon);
     pal_gen_matmul_scratch(kv->fc, kv->ln, lp->c_fc_w, lp->c_fc_b, N, C, 4 * C, kv->partial);
-    pal_gen_gelu(kv->fcg, kv->fc, (size_t)N * 4 * C);
+    pal_gelu_forward(kv->fcg, kv->fc, (size_t)N * 4 * C);
     pal_gen_matmul_scratch(kv->proj, kv->fcg, lp->mlp_proj_w, lp->mlp_proj_b, N, 4 * C, C, kv->partial);
-    pal_gen_residual(x, x2, kv->proj, (size_t)N * C);
+    pal_residual_forward(x, x2, kv->proj, (size_t)N * C);
   }
   for (int i = 0; i < n_rows; i++) kv->len[rows[i]] += T;
   if (!logits) return 0;
   /* last (n_rows, C): the final layernorm of each row's last token, then the tied lm_head */
   for (int i = 0; i < n_rows; i++)
     memcpy(kv->x2 + (size_t)i * C, x + ((size_t)i * T + T - 1) * C, (size_t)C * sizeof(float));
-  pal_gen_layernorm(kv->last, kv->x2, p->ln_f_w, p->ln_f_b, n_rows, C,
+  pal_layernorm_forward(kv->last, NULL, NULL, kv->x2, p->ln_f_w, p->ln_f_b, n_rows, C,
                         cfg->layer_norm_epsilon);
   pal_gen_lm_head(logits, kv->last, p->wte, n_rows, C, V);
   return 0;
