@@ -84,6 +84,9 @@ void pal_format_bytes(char *buf, size_t n, double bytes);
 /* "1h02m", "3m05s", "12s" into buf. */
 void pal_format_duration(char *buf, size_t n, double seconds);
 
+/* The shortest decimal that reads back as v ("1e-05", not "9.99999975e-06"); buf >= 32. */
+void pal_format_float(char *buf, size_t n, float v);
+
 /* Monotonic seconds. */
 double pal_time_now(void);
 

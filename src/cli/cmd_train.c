@@ -121,6 +121,7 @@ static int canonical_args(const train_args *a, char ***out, int *n) {
   if (!v) return -1;
 #define PUSH(s) (v[k++] = strdup(s))
 #define PUSHF(flag, fmt, val) do { PUSH(flag); snprintf(buf, sizeof buf, fmt, val); PUSH(buf); } while (0)
+#define PUSHFLOAT(flag, val) do { PUSH(flag); pal_format_float(buf, sizeof buf, val); PUSH(buf); } while (0)
   char *rp = realpath(a->model, NULL);
   PUSH("--model"); PUSH(rp ? rp : a->model); free(rp);
   for (int i = 0; i < a->data.n; i++) {
@@ -128,17 +129,18 @@ static int canonical_args(const train_args *a, char ***out, int *n) {
     PUSH("--data"); PUSH(rp ? rp : a->data.items[i]); free(rp);
   }
   PUSHF("--steps", "%ld", a->steps); PUSHF("--batch", "%d", a->batch); PUSHF("--seq", "%d", a->seq);
-  PUSHF("--grad-accum", "%d", a->grad_accum); PUSHF("--lr", "%.9g", a->lr); PUSHF("--min-lr", "%.9g", a->min_lr);
+  PUSHF("--grad-accum", "%d", a->grad_accum); PUSHFLOAT("--lr", a->lr); PUSHFLOAT("--min-lr", a->min_lr);
   PUSHF("--warmup", "%ld", a->warmup); PUSH("--lr-schedule"); PUSH(a->lr_schedule);
-  PUSHF("--weight-decay", "%.9g", a->weight_decay); PUSHF("--grad-clip", "%.9g", a->grad_clip);
-  PUSHF("--seed", "%ld", a->seed); PUSHF("--dropout", "%.9g", a->dropout);
+  PUSHFLOAT("--weight-decay", a->weight_decay); PUSHFLOAT("--grad-clip", a->grad_clip);
+  PUSHF("--seed", "%ld", a->seed); PUSHFLOAT("--dropout", a->dropout);
   if (a->freeze) { PUSH("--freeze"); PUSH(a->freeze); }
   PUSH("--order"); PUSH(a->order); PUSHF("--save-every", "%ld", a->save_every); PUSHF("--keep", "%d", a->keep);
   if (a->curriculum) PUSH("--curriculum");
   if (a->curriculum_steps) { PUSH("--curriculum-steps"); PUSH(a->curriculum_steps); }
-  PUSHF("--val-fraction", "%.9g", a->val_fraction); PUSHF("--val-every", "%ld", a->val_every);
+  PUSHFLOAT("--val-fraction", a->val_fraction); PUSHF("--val-every", "%ld", a->val_every);
 #undef PUSH
 #undef PUSHF
+#undef PUSHFLOAT
   for (int i = 0; i < k; i++) if (!v[i]) { for (int j = 0; j < k; j++) free(v[j]); free(v); return -1; }
   *out = v;
   *n = k;

@@ -116,10 +116,7 @@ int pal_config_load(const char *path, pal_config *cfg, pal_error *err) {
 /* Numbers as their shortest decimal: 1e-05, not 9.99999974737875e-06. */
 static void add_float(cJSON *o, const char *key, float v) {
   char buf[32];
-  for (int prec = 6; prec <= 9; prec++) {   /* the shortest that reads back as v */
-    snprintf(buf, sizeof buf, "%.*g", prec, (double)v);
-    if ((float)strtod(buf, NULL) == v) break;
-  }
+  pal_format_float(buf, sizeof buf, v);
   if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
   cJSON_AddRawToObject(o, key, buf);
 }

@@ -1,5 +1,6 @@
 /* buf.c: growable int and byte arrays, and a monotonic clock. Doubling growth only. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +58,13 @@ int pal_buf_printf(pal_buf *b, const char *fmt, ...) {
 }
 
 void pal_buf_free(pal_buf *b) { free(b->data); memset(b, 0, sizeof *b); }
+
+void pal_format_float(char *buf, size_t n, float v) {
+  for (int prec = 6; prec <= 9; prec++) {   /* the shortest that reads back as v */
+    snprintf(buf, n, "%.*g", prec, (double)v);
+    if ((float)strtod(buf, NULL) == v) break;
+  }
+}
 
 double pal_time_now(void) {
   struct timespec ts;
