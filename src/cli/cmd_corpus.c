@@ -93,11 +93,11 @@ static int find_file(const char *dir, const char *prefix, const char *suffix, ch
   return found;
 }
 
-/* Makes sure a Debian package's files are unpacked under CACHE/root (download, no install). */
+/* Makes sure a Debian package's files are unpacked under CACHE/debroot (download, no install). */
 static int deb_unpack(fetch_ctx *c, const char *pkg) {
   char debdir[4096], root[4096], deb[4096];
   snprintf(debdir, sizeof debdir, "%s/deb", c->cache);
-  snprintf(root, sizeof root, "%s/root", c->cache);
+  snprintf(root, sizeof root, "%s/debroot", c->cache);
   if (mkdirs(debdir) || mkdirs(root)) return pal_cli_fail("corpus: %s: cannot create: %s", debdir, strerror(errno));
   char prefix[256];
   snprintf(prefix, sizeof prefix, "%s_", pkg);
@@ -126,7 +126,7 @@ static int read_all(const char *path, char **data, size_t *len) {
 /* ---- each corpus: fills text */
 static int make_moby(fetch_ctx *c, pal_buf *text) {
   char rdb[4096];
-  snprintf(rdb, sizeof rdb, "%s/root/usr/lib/R/site-library/tokenizers/data/Rdata.rdb", c->cache);
+  snprintf(rdb, sizeof rdb, "%s/debroot/usr/lib/R/site-library/tokenizers/data/Rdata.rdb", c->cache);
   if (!file_exists(rdb) && deb_unpack(c, "r-cran-tokenizers")) return -1;
   char *data;
   size_t len;
@@ -144,7 +144,7 @@ static int make_poems(fetch_ctx *c, pal_buf *text) {
   char path[4096];
   snprintf(path, sizeof path, "%s/usr/share/games/fortunes/songs-poems", c->sysroot);
   if (!file_exists(path)) {
-    snprintf(path, sizeof path, "%s/root/usr/share/games/fortunes/songs-poems", c->cache);
+    snprintf(path, sizeof path, "%s/debroot/usr/share/games/fortunes/songs-poems", c->cache);
     if (!file_exists(path) && deb_unpack(c, "fortunes")) return -1;
   }
   char *data;

