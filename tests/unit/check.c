@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "palimpsest/util.h"
+#include "tokenizer/tok_internal.h"
 
 int check_failures;
 static int check_count;
@@ -62,4 +64,28 @@ const char *check_fixture(const char *name) {
 int check_sanitized(void) {
   const char *s = getenv("PAL_SANITIZED");
   return s && strcmp(s, "0") != 0;
+}
+
+size_t check_random_text(pal_rng *rng, const char *const *bits, size_t n_bits, int max_parts,
+                         char *buf, size_t cap) {
+  size_t n = 0;
+  int parts = (int)pal_rng_below(rng, (uint32_t)max_parts);
+  for (int k = 0; k < parts; k++) {
+    const char *b = bits[pal_rng_below(rng, (uint32_t)n_bits)];
+    size_t bl = strlen(b);
+    if (n + bl >= cap) break;
+    memcpy(buf + n, b, bl);
+    n += bl;
+  }
+  return n;
+}
+
+void check_byte_vocab_json(pal_buf *out, const char *sep) {
+  pal_buf_append(out, "{", 1);
+  for (int i = 0; i < 256; i++) {
+    char *s; size_t sl; uint8_t byte = (uint8_t)i;
+    pal_bytes_to_vocab_string(&byte, 1, &s, &sl);
+    pal_buf_printf(out, "%s\"%s%s\": %d", i ? sep : "", byte == '"' || byte == '\\' ? "\\" : "", s, i);
+    free(s);
+  }
 }

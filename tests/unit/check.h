@@ -14,6 +14,15 @@ double check_max_abs_diff(const float *a, const float *b, size_t n, size_t *wher
 char *check_read(const char *path, size_t *len);
 /* Path of a fixture: tests/fixtures/NAME (tests run from the repository root). */
 const char *check_fixture(const char *name);
+/* Fills buf (cap bytes) with up to max_parts-1 fragments drawn from bits[0..n_bits) by rng;
+ * returns the length (no NUL). The fuzz loops build their random inputs with it. */
+struct pal_rng;
+size_t check_random_text(struct pal_rng *rng, const char *const *bits, size_t n_bits, int max_parts,
+                         char *buf, size_t cap);
+/* Appends "{" and the 256 byte tokens of GPT-2's alphabet as vocab.json entries (ids 0..255),
+ * without the closing brace, for tests that build small tokenizers. */
+struct pal_buf;
+void check_byte_vocab_json(struct pal_buf *out, const char *sep);
 /* 1 when the suite runs under sanitizers (PAL_SANITIZED=1): heavy tests shrink. */
 int  check_sanitized(void);
 

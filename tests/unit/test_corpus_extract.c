@@ -172,15 +172,7 @@ int main(void) {
                                        "<style", "</style>", "*** START OF", "*** END OF", "Produced by", "x", "\xE2"};
     for (int trial = 0; trial < 2000; trial++) {
       char text[300];
-      size_t n = 0;
-      int parts = (int)pal_rng_below(&rng, 40);
-      for (int k = 0; k < parts; k++) {
-        const char *b = bits[pal_rng_below(&rng, sizeof bits / sizeof bits[0])];
-        size_t bl = strlen(b);
-        if (n + bl >= sizeof text) break;
-        memcpy(text + n, b, bl);
-        n += bl;
-      }
+      size_t n = check_random_text(&rng, bits, sizeof bits / sizeof bits[0], 40, text, sizeof text);
       char *copy = malloc(n ? n : 1);
       memcpy(copy, text, n);
       pal_buf out = {0};

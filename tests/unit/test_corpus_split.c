@@ -115,15 +115,7 @@ int main(void) {
     int fine = 1;
     for (int trial = 0; trial < 3000 && fine; trial++) {
       char text[400];
-      size_t n = 0;
-      int parts = (int)pal_rng_below(&rng, 60);
-      for (int k = 0; k < parts; k++) {
-        const char *b = bits[pal_rng_below(&rng, sizeof bits / sizeof bits[0])];
-        size_t bl = strlen(b);
-        if (n + bl >= sizeof text) break;
-        memcpy(text + n, b, bl);
-        n += bl;
-      }
+      size_t n = check_random_text(&rng, bits, sizeof bits / sizeof bits[0], 60, text, sizeof text);
       char *copy = malloc(n ? n : 1);  /* exact size, so ASan sees any overread */
       memcpy(copy, text, n);
       spans_check sc = {n, 0, 1};

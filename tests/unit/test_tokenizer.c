@@ -389,15 +389,7 @@ static void test_bad_tokenizers(void) {
   CHECK(pal_tokenizer_load(&tok, dir, &err) < 0 && strstr(err.msg, "vocab.json: not a JSON object"), "broken JSON: %s", err.msg);
   /* a complete byte alphabet plus one merge naming a token that is missing */
   pal_buf b = {0};
-  uint32_t map[256];
-  pal_bytes_to_unicode(map);
-  pal_buf_append(&b, "{", 1);
-  for (int i = 0; i < 256; i++) {
-    char *s; size_t sl; uint8_t byte = (uint8_t)i;
-    pal_bytes_to_vocab_string(&byte, 1, &s, &sl);
-    pal_buf_printf(&b, "%s\"%s%s\": %d", i ? "," : "", byte == '"' || byte == '\\' ? "\\" : "", s, i);
-    free(s);
-  }
+  check_byte_vocab_json(&b, ",");
   pal_buf_printf(&b, ", \"ab\": 256, \"<|endoftext|>\": 257}");
   FILE *fp = fopen(v, "wb"); fwrite(b.data, 1, b.len, fp); fclose(fp);
   write_file(m, "#version: 0.2\na b\n");

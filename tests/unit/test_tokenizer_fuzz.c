@@ -41,13 +41,7 @@ int main(void) {
   snprintf(spath, sizeof spath, "%s/x.bin", dir);
   /* a valid tiny tokenizer: 256 bytes, merges "a b", "ab c", eot */
   pal_buf v = {0};
-  pal_buf_append(&v, "{", 1);
-  for (int i = 0; i < 256; i++) {
-    char *s; size_t sl; uint8_t b = (uint8_t)i;
-    pal_bytes_to_vocab_string(&b, 1, &s, &sl);
-    pal_buf_printf(&v, "%s\"%s%s\": %d", i ? ", " : "", b == '"' || b == '\\' ? "\\" : "", s, i);
-    free(s);
-  }
+  check_byte_vocab_json(&v, ", ");
   pal_buf_printf(&v, ", \"ab\": 256, \"abc\": 257, \"<|endoftext|>\": 258}");
   const char *merges = "#version: 0.2\na b\nab c\n";
   pal_rng rng;
