@@ -23,7 +23,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures fuzz
+.PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures fuzz golden
 all: $(BUILD)/palimpsest $(TESTS)
 
 $(BUILD)/libpalimpsest.a: $(LIB_OBJ)
@@ -89,6 +89,14 @@ fuzz:
 fixtures:
 	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures
 	/usr/bin/python3 tests/ref/make_train_fixtures.py tests/fixtures
+
+# Rewrites tests/golden/expected/ from the current build: only for an intended change of
+# behaviour (say which in the commit); test_golden.sh compares against these files.
+golden: all
+	bash tests/golden/pipeline.sh $(BUILD)/golden
+	rm -rf tests/golden/expected
+	python3 tests/golden/compare.py --write $(BUILD)/golden tests/golden/expected
+	bash tests/golden/machine.sh > tests/golden/machine.txt
 
 clean:
 	rm -rf build build-asan build-fuzz
