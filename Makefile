@@ -74,7 +74,7 @@ bench: all
 # Fuzzing (not part of `make test`): libFuzzer + ASan over the parsers of outside bytes.
 # FUZZ_SECONDS per target; corpora live in tests/fuzz/corpus_*/ (new finds go to build-fuzz).
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := src/io/safetensors.c src/io/config_json.c src/model/config.c src/util/error.c \
+FUZZ_SRC := src/io/safetensors.c src/io/config_json.c src/model/config.c src/model/dtype.c src/util/error.c \
             src/util/file.c src/util/buf.c
 FUZZ_CC  := clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
 fuzz:

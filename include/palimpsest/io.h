@@ -9,8 +9,6 @@
 #include "palimpsest/util.h"
 
 /* ---- safetensors (8-byte LE header length, JSON header, raw little-endian data). */
-typedef enum { PAL_DT_F32, PAL_DT_F16, PAL_DT_BF16, PAL_DT_F64, PAL_DT_I64, PAL_DT_I32,
-               PAL_DT_U8, PAL_DT_BOOL, PAL_DT_OTHER } pal_dtype;
 
 typedef struct pal_st_tensor {
   char *name;
@@ -42,9 +40,6 @@ const char *pal_dtype_name(pal_dtype dt);
 /* Converts a floating-point tensor (F32, F16, BF16, F64) into out (pal_st_numel floats);
  * any alignment of t->data. Fails, naming `what` and the tensor, for other dtypes. */
 int  pal_st_to_f32(const pal_st_tensor *t, float *out, const char *what, pal_error *err);
-/* IEEE half and bfloat16 to float, exactly (subnormals, infinities, NaN kept). */
-float pal_f16_to_f32(uint16_t h);
-float pal_bf16_to_f32(uint16_t b);
 
 /* A tensor to write: F32 only (what palimpsest produces). */
 typedef struct pal_st_out { const char *name; int ndim; int64_t shape[2]; const float *data; } pal_st_out;

@@ -7,6 +7,20 @@
 #include <stdint.h>
 #include "palimpsest/util.h"
 
+/* ---- Number formats (dtype.c). A tensor carries its dtype with its data, so tensors of
+ * different precision can meet in one computation (a BF16 voice beside an FP32 one). The
+ * names are safetensors' ("F32", "BF16", ...; pal_dtype_name in io.h). */
+typedef enum { PAL_DT_F32, PAL_DT_F16, PAL_DT_BF16, PAL_DT_F64, PAL_DT_I64, PAL_DT_I32,
+               PAL_DT_U8, PAL_DT_BOOL, PAL_DT_I8, PAL_DT_OTHER } pal_dtype;
+/* Bytes per element (0 for PAL_DT_OTHER). */
+size_t   pal_dtype_size(pal_dtype dt);
+/* IEEE half and bfloat16 to float, exactly (subnormals, infinities, NaN kept). */
+float    pal_f16_to_f32(uint16_t h);
+float    pal_bf16_to_f32(uint16_t b);
+/* float to bfloat16 / half, rounding to nearest even (NaN stays NaN; half overflows to inf). */
+uint16_t pal_f32_to_bf16(float f);
+uint16_t pal_f32_to_f16(float f);
+
 typedef struct pal_config {
   int n_layer;
   int n_head;

@@ -157,8 +157,5 @@ void pal_run_clean_temporaries(const char *run_dir);
 int  pal_run_rotate(const char *run_dir, int keep, pal_error *err);
 /* Removes a checkpoint directory (its files, then itself). */
 int  pal_run_remove_dir(const char *dir, pal_error *err);
-/* 64-bit FNV-1a, for fingerprints and cache keys. */
-uint64_t pal_fnv1a(uint64_t h, const void *data, size_t len);
-#define PAL_FNV_INIT 0xcbf29ce484222325ULL
 
 #endif

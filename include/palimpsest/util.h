@@ -87,6 +87,28 @@ void pal_format_duration(char *buf, size_t n, double seconds);
 /* The shortest decimal that reads back as v ("1e-05", not "9.99999975e-06"); buf >= 32. */
 void pal_format_float(char *buf, size_t n, float v);
 
+/* ---- Hashes (hash.c). 64-bit FNV-1a for fingerprints and cache keys (chain calls, start
+ * from PAL_FNV_INIT); the splitmix64 finalizer for counter-based random streams. */
+#define PAL_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t pal_fnv1a(uint64_t h, const void *data, size_t len);
+uint64_t pal_mix64(uint64_t x);
+
+/* ---- JSON strings (json.c): appends s[0..len) quoted and escaped (\" \\ \n \t \r, other
+ * control bytes and DEL as \u00XX; invalid UTF-8 becomes U+FFFD, so the output is always
+ * valid JSON). -1 only when out of memory. pal_json_cstr: the same for a C string (NULL = ""). */
+int pal_json_str(pal_buf *b, const char *s, size_t len);
+int pal_json_cstr(pal_buf *b, const char *s);
+
+/* ---- Paths and strings (path.c). */
+/* snprintf into out[n]; -1 (out still NUL-terminated) when the result did not fit. */
+int   pal_pathf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A malloc'd copy of s with \n, \t, \r and \\ turned into their bytes; any other backslash
+ * is kept as written. NULL when out of memory. */
+char *pal_unescape(const char *s);
+
+/* Copies src to dst atomically (through pal_atomic_open), streaming 1 MB at a time. */
+int  pal_copy_file(const char *src, const char *dst, pal_error *err);
+
 /* Monotonic seconds. */
 double pal_time_now(void);
 

@@ -191,28 +191,6 @@ static int make_parents(const char *path, pal_error *err) {
   return 0;
 }
 
-/* Streams src into dst atomically, 1 MB at a time (extra files can be gigabytes: an
- * optimizer state is twice the model). */
-static int copy_file(const char *src, const char *dst, pal_error *err) {
-  FILE *in = fopen(src, "rb");
-  if (!in) return pal_errorf(err, "%s: cannot open: %s", src, strerror(errno));
-  pal_atomic_file af;
-  if (pal_atomic_open(&af, dst, err)) { fclose(in); return -1; }
-  enum { CHUNK = 1 << 20 };
-  char *buf = malloc(CHUNK);
-  int rc = buf ? 0 : pal_errorf(err, "%s: out of memory", dst);
-  size_t n;
-  while (!rc && (n = fread(buf, 1, CHUNK, in)) > 0) {
-    if (pal_fault_check(n, err, dst)) rc = -1;
-    else if (fwrite(buf, 1, n, af.fp) != n) rc = pal_errorf(err, "%s: write failed: %s", dst, strerror(errno));
-  }
-  if (!rc && ferror(in)) rc = pal_errorf(err, "%s: read error", src);
-  free(buf);
-  fclose(in);
-  if (rc) { pal_atomic_abort(&af); return -1; }
-  return pal_atomic_commit(&af, err);
-}
-
 /* Copies the tokenizer under HF's names, from HF's or OpenAI's (encoder.json, vocab.bpe). */
 static int copy_tokenizer(const char *tokdir, const char *outdir, pal_error *err) {
   static const char *names[2][3] = {{"vocab.json", "encoder.json", "vocab.json"},
@@ -221,8 +199,8 @@ static int copy_tokenizer(const char *tokdir, const char *outdir, pal_error *err
     char *a = join(tokdir, names[k][0]), *b = join(tokdir, names[k][1]), *dst = join(outdir, names[k][2]);
     int rc;
     if (!a || !b || !dst) rc = pal_errorf(err, "%s: out of memory", tokdir);
-    else if (file_exists(a)) rc = copy_file(a, dst, err);
-    else if (file_exists(b)) rc = copy_file(b, dst, err);
+    else if (file_exists(a)) rc = pal_copy_file(a, dst, err);
+    else if (file_exists(b)) rc = pal_copy_file(b, dst, err);
     else rc = pal_errorf(err, "%s: no tokenizer here (neither %s nor %s)", tokdir, names[k][0], names[k][1]);
     free(a);
     free(b);
@@ -286,7 +264,7 @@ int pal_model_dir_save(const char *dir_in, const pal_config *cfg, const pal_para
       pal_errorf(err, "%s: extra file name '%s' must be a plain name", dir, extra_files[i]);
       goto done;
     }
-    if (!(f = join(tmp, extra_files[i])) || copy_file(extra_files[i + 1], f, err)) goto done;
+    if (!(f = join(tmp, extra_files[i])) || pal_copy_file(extra_files[i + 1], f, err)) goto done;
     free(f);
     f = NULL;
   }

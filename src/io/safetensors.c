@@ -25,9 +25,9 @@
 static const struct { const char *name; pal_dtype dt; int size; } DTYPES[] = {
   {"F32", PAL_DT_F32, 4}, {"F16", PAL_DT_F16, 2}, {"BF16", PAL_DT_BF16, 2},
   {"F64", PAL_DT_F64, 8}, {"I64", PAL_DT_I64, 8}, {"I32", PAL_DT_I32, 4},
-  {"U8", PAL_DT_U8, 1}, {"BOOL", PAL_DT_BOOL, 1},
+  {"U8", PAL_DT_U8, 1}, {"BOOL", PAL_DT_BOOL, 1}, {"I8", PAL_DT_I8, 1},
   /* known to safetensors, not used by palimpsest: accepted, never converted */
-  {"I8", PAL_DT_OTHER, 1}, {"I16", PAL_DT_OTHER, 2}, {"U16", PAL_DT_OTHER, 2},
+  {"I16", PAL_DT_OTHER, 2}, {"U16", PAL_DT_OTHER, 2},
   {"U32", PAL_DT_OTHER, 4}, {"U64", PAL_DT_OTHER, 8},
   {"F8_E4M3", PAL_DT_OTHER, 1}, {"F8_E5M2", PAL_DT_OTHER, 1},
 };
@@ -36,28 +36,6 @@ const char *pal_dtype_name(pal_dtype dt) {
   for (size_t i = 0; i < sizeof DTYPES / sizeof DTYPES[0]; i++)
     if (DTYPES[i].dt == dt && dt != PAL_DT_OTHER) return DTYPES[i].name;
   return "other";
-}
-
-float pal_f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ffu, bits;
-  if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);          /* inf / nan */
-  else if (exp != 0) bits = sign | ((exp + 112) << 23) | (man << 13);  /* normal: 127-15 */
-  else if (man == 0) bits = sign;                                      /* +-0 */
-  else {                                                               /* subnormal */
-    int e = -1;
-    do { man <<= 1; e++; } while (!(man & 0x400u));
-    bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ffu) << 13);
-  }
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-float pal_bf16_to_f32(uint16_t b) {
-  uint32_t bits = (uint32_t)b << 16;
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
 }
 
 int pal_st_to_f32(const pal_st_tensor *t, float *out, const char *what, pal_error *err) {

@@ -18,12 +18,6 @@ void pal_train_pathf(char *out, size_t n, const char *fmt, ...) {
   va_end(ap);
 }
 
-uint64_t pal_fnv1a(uint64_t h, const void *data, size_t len) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < len; i++) { h ^= p[i]; h *= 0x100000001b3ULL; }
-  return h;
-}
-
 /* "checkpoint-123" -> 123; -1 when the name is anything else. */
 static long checkpoint_step(const char *name) {
   if (strncmp(name, "checkpoint-", 11)) return -1;

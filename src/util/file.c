@@ -111,3 +111,25 @@ int pal_read_file(const char *path, char **data, size_t *len, pal_error *err) {
   *len = n;
   return 0;
 }
+
+/* Streams src into dst atomically, 1 MB at a time (extra files can be gigabytes: an
+ * optimizer state is twice the model). */
+int pal_copy_file(const char *src, const char *dst, pal_error *err) {
+  FILE *in = fopen(src, "rb");
+  if (!in) return pal_errorf(err, "%s: cannot open: %s", src, strerror(errno));
+  pal_atomic_file af;
+  if (pal_atomic_open(&af, dst, err)) { fclose(in); return -1; }
+  enum { CHUNK = 1 << 20 };
+  char *buf = malloc(CHUNK);
+  int rc = buf ? 0 : pal_errorf(err, "%s: out of memory", dst);
+  size_t n;
+  while (!rc && (n = fread(buf, 1, CHUNK, in)) > 0) {
+    if (pal_fault_check(n, err, dst)) rc = -1;
+    else if (fwrite(buf, 1, n, af.fp) != n) rc = pal_errorf(err, "%s: write failed: %s", dst, strerror(errno));
+  }
+  if (!rc && ferror(in)) rc = pal_errorf(err, "%s: read error", src);
+  free(buf);
+  fclose(in);
+  if (rc) { pal_atomic_abort(&af); return -1; }
+  return pal_atomic_commit(&af, err);
+}
