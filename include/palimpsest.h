@@ -14,5 +14,6 @@
 #include "palimpsest/train.h"
 #include "palimpsest/generate.h"
 #include "palimpsest/present.h"
+#include "palimpsest/studio.h"
 
 #endif

@@ -271,6 +271,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       if (pal_ids_push(&rs->hist, id) || pal_ids_push(&res->ids[r], id)) {
         pal_errorf(err, "generate: out of memory"); goto done;
       }
+      if (o->token_prob) *o->token_prob = pal_sample_prob(&sampler, lr, id, so);
       if (cb && cb(ud, r, i, id, voice_of[r])) { pal_errorf(err, "generate: stopped"); goto done; }
       if (need_text) {
         size_t bl = 0;

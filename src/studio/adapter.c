@@ -1,0 +1,323 @@
+/* adapter.c: the studio's one bridge to the generation library: the run's checkpoints
+ * (opened once, mmapped, shared by every job), voices, schedules, pal_generate, and the
+ * command line that reproduces a text. Nothing else in src/studio calls generate's API. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "palimpsest/io.h"
+#include "palimpsest/tokenizer.h"
+#include "studio/studio_internal.h"
+
+struct st_run {
+  char *dir;
+  st_ckpt *ck;
+  long *steps;
+  int n;
+  pal_tokenizer *tok;
+  pal_config cfg;                    /* the first checkpoint's; every other must agree */
+  pal_model_dir *md;
+  unsigned char *opened;
+  pthread_mutex_t mu;
+};
+
+static double folder_bytes(const char *dir, int *has_optimizer) {
+  DIR *d = opendir(dir);
+  double total = 0;
+  struct dirent *e;
+  while (d && (e = readdir(d))) {
+    char p[4096];
+    struct stat st;
+    if (pal_pathf(p, sizeof p, "%s/%s", dir, e->d_name) || lstat(p, &st) || !S_ISREG(st.st_mode)) continue;
+    total += (double)st.st_size;
+    if (!strcmp(e->d_name, "optimizer.safetensors")) *has_optimizer = 1;
+  }
+  if (d) closedir(d);
+  return total;
+}
+
+int st_run_open(st_run **out, const char *dir, pal_error *err) {
+  *out = NULL;
+  st_run *r = calloc(1, sizeof *r);
+  if (!r) return pal_errorf(err, "studio: out of memory");
+  pthread_mutex_init(&r->mu, NULL);
+  pal_ckpt_ref *refs = NULL;
+  int n = 0;
+  if (!(r->dir = strdup(dir))) { pal_errorf(err, "studio: out of memory"); goto fail; }
+  if (pal_list_checkpoints(dir, &refs, &n, err)) goto fail;
+  r->ck = calloc((size_t)n, sizeof *r->ck);
+  r->steps = calloc((size_t)n, sizeof *r->steps);
+  r->md = calloc((size_t)n, sizeof *r->md);
+  r->opened = calloc((size_t)n, 1);
+  if (!r->ck || !r->steps || !r->md || !r->opened) { pal_errorf(err, "studio: out of memory"); goto fail; }
+  for (int i = 0; i < n; i++) {
+    const char *base = strrchr(refs[i].path, '/');
+    r->ck[i].name = strdup(base ? base + 1 : refs[i].path);
+    if (!r->ck[i].name) { pal_errorf(err, "studio: out of memory"); goto fail; }
+    r->ck[i].step = r->steps[i] = refs[i].step;
+    r->ck[i].bytes = folder_bytes(refs[i].path, &r->ck[i].has_optimizer);
+    r->n = i + 1;
+  }
+  char cfgp[4096];
+  if (pal_pathf(cfgp, sizeof cfgp, "%s/config.json", refs[0].path) || pal_config_load(cfgp, &r->cfg, err) ||
+      pal_tokenizer_load(&r->tok, refs[0].path, err)) goto fail;
+  pal_ckpt_refs_free(refs, n);
+  *out = r;
+  return 0;
+fail:
+  pal_ckpt_refs_free(refs, n);
+  st_run_close(r);
+  return -1;
+}
+
+void st_run_close(st_run *r) {
+  if (!r) return;
+  for (int i = 0; i < r->n; i++) {
+    if (r->opened && r->opened[i]) pal_model_dir_close(&r->md[i]);
+    free(r->ck[i].name);
+  }
+  free(r->ck); free(r->steps); free(r->md); free(r->opened); free(r->dir);
+  pal_tokenizer_free(r->tok);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+const char *st_run_dir(const st_run *r) { return r->dir; }
+int st_run_count(const st_run *r) { return r->n; }
+const st_ckpt *st_run_ckpt(const st_run *r, int i) { return &r->ck[i]; }
+const pal_config *st_run_config(const st_run *r) { return &r->cfg; }
+const char *st_run_token_bytes(const st_run *r, int id, size_t *len) {
+  return pal_tokenizer_token_bytes(r->tok, id, len);
+}
+
+int st_run_find(const st_run *r, const cJSON *spec) {
+  if (cJSON_IsNumber(spec)) {
+    for (int i = 0; i < r->n; i++) if ((double)r->ck[i].step == spec->valuedouble) return i;
+    return -1;
+  }
+  if (cJSON_IsString(spec) && spec->valuestring[0] == '#') {
+    char *end;
+    long v = strtol(spec->valuestring + 1, &end, 10);
+    return spec->valuestring[1] && !*end && v >= 0 && v < r->n ? (int)v : -1;
+  }
+  return -1;
+}
+
+/* The model of checkpoint i, mapped on first use (read-only, kept until the run closes). */
+static const pal_params *model_of(st_run *r, int i, pal_error *err) {
+  pthread_mutex_lock(&r->mu);
+  int rc = 0;
+  if (!r->opened[i]) {
+    char p[4096];
+    rc = pal_pathf(p, sizeof p, "%s/%s", r->dir, r->ck[i].name) ? pal_errorf(err, "%s: path too long", r->dir)
+                                                                  : pal_model_dir_open(&r->md[i], p, err);
+    const pal_config *a = &r->cfg, *b = &r->md[i].config;
+    if (!rc && (a->n_layer != b->n_layer || a->n_head != b->n_head || a->n_embd != b->n_embd ||
+                a->n_ctx != b->n_ctx || a->vocab_size != b->vocab_size)) {
+      pal_model_dir_close(&r->md[i]);
+      rc = pal_errorf(err, "%s/config.json differs from the first checkpoint's: a run's checkpoints must share one configuration", p);
+    }
+    if (!rc) r->opened[i] = 1;
+  }
+  pthread_mutex_unlock(&r->mu);
+  return rc ? NULL : &r->md[i].params;
+}
+
+/* The models, voices and schedule of a request, as `weave`/`sample` build them. */
+typedef struct built {
+  const pal_params *models[ST_MAX_CKPT + ST_MAX_INTERP];
+  long steps[ST_MAX_CKPT + ST_MAX_INTERP];
+  pal_params mixed[ST_MAX_INTERP];
+  int n_models, n_mixed;
+  pal_voice voices[ST_MAX_CKPT + ST_MAX_VOICES];
+  int n_voices;
+  pal_schedule sched;
+  int has_sched;
+} built;
+
+static void built_free(built *b) {
+  for (int k = 0; k < b->n_mixed; k++) pal_params_free(&b->mixed[k]);
+  if (b->has_sched) pal_schedule_free(&b->sched);
+}
+
+/* load = 0: only parse (validation; no model is opened). */
+static int build(st_run *r, const st_req *q, int col, int load, built *b, const char **field, pal_error *err) {
+  memset(b, 0, sizeof *b);
+  int first = q->mode == ST_COMPARE ? col : 0, count = q->mode == ST_WEAVE ? q->n_ckpt : 1;
+  for (int i = 0; i < count; i++) {
+    int c = q->ckpt[first + i];
+    b->steps[i] = r->ck[c].step;
+    if (load && !(b->models[i] = model_of(r, c, err))) return -1;
+  }
+  b->n_models = count;
+  if (q->mode != ST_WEAVE || (!q->n_blend && !q->n_interp)) {
+    for (int i = 0; i < count; i++)
+      b->voices[i] = (pal_voice){.n = 1, .model = {i}, .weight = {1}, .step = b->steps[i]};
+    b->n_voices = count;
+  }
+  for (int k = 0; q->mode == ST_WEAVE && k < q->n_blend; k++) {
+    *field = "blend";
+    if (pal_voice_parse(&b->voices[b->n_voices++], q->blend[k], b->steps, count, err)) return -1;
+  }
+  for (int k = 0; q->mode == ST_WEAVE && k < q->n_interp; k++) {
+    pal_voice parts;
+    *field = "interpolate";
+    if (pal_voice_parse(&parts, q->interp[k], b->steps, count, err)) return -1;
+    if (load) {
+      const pal_params *src[PAL_VOICE_MAX];
+      for (int m = 0; m < parts.n; m++) src[m] = b->models[parts.model[m]];
+      if (pal_params_alloc(&b->mixed[k], &r->cfg, err)) return -1;
+      b->n_mixed = k + 1;
+      if (pal_interpolate(&b->mixed[k], &r->cfg, src, parts.weight, parts.n, err)) return -1;
+      b->models[count + k] = &b->mixed[k];
+    }
+    b->steps[count + k] = -1;
+    b->voices[b->n_voices++] = (pal_voice){.n = 1, .model = {count + k}, .weight = {1}, .step = -1};
+  }
+  if (q->mode == ST_WEAVE) {
+    long vs[ST_MAX_CKPT + ST_MAX_VOICES];
+    for (int v = 0; v < b->n_voices; v++) vs[v] = b->voices[v].step;
+    *field = "schedule";
+    if (pal_schedule_parse(&b->sched, q->schedule, vs, b->n_voices, (uint64_t)q->seed, err)) return -1;
+    b->has_sched = 1;
+  }
+  *field = NULL;
+  return 0;
+}
+
+int st_run_check(st_run *r, const st_req *q, const char **field, pal_error *err) {
+  if (pal_sample_opts_validate(&q->s, err)) {   /* "top-p: 0 is outside (0, 1]" */
+    static const char *names[] = {"temperature", "top-k", "top-p", "min-p", "repetition-penalty", "no-repeat-ngram"};
+    static const char *fields[] = {"temperature", "top_k", "top_p", "min_p", "repetition_penalty", "no_repeat_ngram"};
+    *field = "sampling";
+    for (int i = 0; i < 6; i++)
+      if (!strncmp(err->msg, names[i], strlen(names[i])) && err->msg[strlen(names[i])] == ':') *field = fields[i];
+    return -1;
+  }
+  built b;
+  int rc = build(r, q, 0, 0, &b, field, err);
+  built_free(&b);
+  return rc;
+}
+
+int st_run_voices(st_run *r, const st_req *q, int col, st_voice_info *out, int max) {
+  built b;
+  const char *field;
+  pal_error err = {{0}};
+  if (build(r, q, col, 0, &b, &field, &err)) { built_free(&b); return 0; }
+  int first = q->mode == ST_COMPARE ? col : 0, n = 0;
+  for (int v = 0; v < b.n_voices && n < max; v++, n++) {
+    const pal_voice *vc = &b.voices[v];
+    int interp = vc->model[0] >= b.n_models;
+    out[n] = (st_voice_info){.step = interp || vc->n > 1 ? -1 : b.steps[vc->model[0]],
+                             .ckpt = interp ? -1 : q->ckpt[first + vc->model[0]],
+                             .blend = vc->n > 1, .interp = interp};
+    if (vc->n > 1) {   /* a blend is shown as its heaviest member */
+      int dom = 0;
+      for (int m = 1; m < vc->n; m++) if (vc->weight[m] > vc->weight[dom]) dom = m;
+      out[n].ckpt = q->ckpt[first + vc->model[dom]];
+    }
+  }
+  built_free(&b);
+  return n;
+}
+
+typedef struct cb_ctx { st_token_fn fn; void *ud; float prob; } cb_ctx;
+static int on_token(void *ud, int row, int i, int id, int voice) {
+  cb_ctx *c = ud;
+  return c->fn(c->ud, i, id, voice, c->prob);
+}
+
+int st_run_generate(st_run *r, const st_req *q, int col, st_token_fn cb, void *ud,
+                    int *stop_reason, int *stopped, pal_error *err) {
+  built b;
+  const char *field;
+  pal_ids prompt = {0};
+  pal_gen_result res = {0};
+  int rc = -1;
+  *stopped = 0;
+  *stop_reason = 0;
+  if (build(r, q, col, 1, &b, &field, err)) goto done;
+  int eot = pal_tokenizer_eot(r->tok);
+  if (pal_tokenizer_encode(r->tok, q->prompt, strlen(q->prompt), 1, &prompt, err)) goto done;
+  if (!prompt.len && pal_ids_push(&prompt, eot >= 0 ? eot : r->cfg.eos_token_id)) {
+    pal_errorf(err, "studio: out of memory");
+    goto done;
+  }
+  cb_ctx c = {cb, ud, 0};
+  pal_gen_opts o = {.sample = q->s, .length = q->length, .n_rows = 1, .seed = (uint64_t)q->seed,
+                    .context_own = q->context_own, .logit_space = q->logit_space, .stop_eot = !q->ignore_eot,
+                    .eot = eot, .stops = (const char *const *)q->stop, .n_stops = q->n_stop, .token_prob = &c.prob};
+  int n_models = b.n_models + b.n_mixed;
+  if (pal_generate(&r->cfg, b.models, n_models, b.voices, b.n_voices, b.has_sched ? &b.sched : NULL, &o,
+                   prompt.data, (int)prompt.len, r->tok, on_token, &c, &res, err)) {
+    *stopped = !strcmp(err->msg, "generate: stopped");
+    goto done;
+  }
+  *stop_reason = res.stop_reason[0];
+  rc = 0;
+done:
+  pal_gen_result_free(&res);
+  pal_ids_free(&prompt);
+  built_free(&b);
+  return rc;
+}
+
+/* ,"--name=VALUE" (the = form: a value that begins with "--" stays a value). escape: write
+ * backslashes, newlines and tabs as the CLI's --stop reads them back. */
+static int arg_kv(pal_buf *out, const char *name, const char *value, int escape) {
+  pal_buf e = {0};
+  int rc = pal_buf_printf(&e, "--%s=", name);
+  for (const char *s = value; *s && !rc; s++)
+    rc = !escape ? pal_buf_append(&e, s, 1) : *s == '\\' ? pal_buf_append(&e, "\\\\", 2)
+       : *s == '\n' ? pal_buf_append(&e, "\\n", 2) : *s == '\t' ? pal_buf_append(&e, "\\t", 2)
+       : pal_buf_append(&e, s, 1);
+  rc |= pal_buf_append(out, ",", 1);
+  rc |= pal_json_str(out, e.data, e.len);
+  pal_buf_free(&e);
+  return rc;
+}
+
+static int flag_f(pal_buf *out, const char *name, float v) {
+  char num[32];
+  pal_format_float(num, sizeof num, v);
+  return pal_buf_printf(out, ",\"--%s\",\"%s\"", name, num);
+}
+
+int st_run_argv_json(const st_run *r, const st_req *q, int col, pal_buf *out) {
+  int rc = pal_buf_printf(out, "[\"palimpsest\",\"%s\"", q->mode == ST_WEAVE ? "weave" : "sample");
+  if (q->mode == ST_WEAVE) {
+    rc |= pal_buf_printf(out, ",\"--run\",\".\",\"--select\",\"");
+    for (int i = 0; i < q->n_ckpt; i++) rc |= pal_buf_printf(out, "%s%ld", i ? "," : "", r->ck[q->ckpt[i]].step);
+    rc |= pal_buf_printf(out, "\"");
+    rc |= arg_kv(out, "schedule", q->schedule, 0);
+    rc |= pal_buf_printf(out, ",\"--context\",\"%s\"", q->context_own ? "own" : "shared");
+    for (int k = 0; k < q->n_blend; k++) rc |= arg_kv(out, "blend", q->blend[k], 0);
+    for (int k = 0; k < q->n_interp; k++) rc |= arg_kv(out, "interpolate", q->interp[k], 0);
+    if (q->n_blend) rc |= pal_buf_printf(out, ",\"--blend-space\",\"%s\"", q->logit_space ? "logit" : "prob");
+    rc |= pal_buf_printf(out, ",\"--color\",\"never\"");
+  } else {
+    rc |= pal_buf_printf(out, ",\"--model\",");
+    rc |= pal_json_cstr(out, r->ck[q->ckpt[q->mode == ST_COMPARE ? col : 0]].name);
+  }
+  rc |= arg_kv(out, "prompt", q->prompt, 0);
+  rc |= pal_buf_printf(out, ",\"--length\",\"%d\",\"--seed\",\"%ld\"", q->length, q->seed);
+  rc |= flag_f(out, "temperature", q->s.temperature);
+  rc |= pal_buf_printf(out, ",\"--top-k\",\"%d\"", q->s.top_k);
+  rc |= flag_f(out, "top-p", q->s.top_p);
+  rc |= flag_f(out, "min-p", q->s.min_p);
+  rc |= flag_f(out, "repetition-penalty", q->s.repetition_penalty);
+  rc |= pal_buf_printf(out, ",\"--no-repeat-ngram\",\"%d\"", q->s.no_repeat_ngram);
+  for (int k = 0; k < q->n_stop; k++) rc |= arg_kv(out, "stop", q->stop[k], 1);
+  if (q->ignore_eot) rc |= pal_buf_printf(out, ",\"--ignore-eot\"");
+  rc |= pal_buf_printf(out, ",\"--threads\",\"1\",\"--quiet\"]");
+  return rc;
+}
+
+int st_degen_json(const int *ids, size_t n, pal_buf *out) {
+  pal_degen d;
+  pal_degen_measure(ids, n, &d);
+  return pal_buf_printf(out, "{\"distinct_1\":%.6g,\"distinct_2\":%.6g,\"longest_repeat\":%d,\"repeat_share\":%.6g,"
+                        "\"degenerate\":%s}", d.distinct_1, d.distinct_2, d.longest_repeat, d.repeat_share,
+                        d.degenerate ? "true" : "false");
+}
