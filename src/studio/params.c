@@ -117,7 +117,11 @@ static int parse_fields(pctx *c, st_run *r, const pal_studio_opts *lim, st_req *
   cJSON_ArrayForEach(item, c->root) {
     int known = 0;
     for (size_t k = 0; k < sizeof KNOWN / sizeof *KNOWN; k++) known |= !strcmp(item->string, KNOWN[k]);
-    if (!known) return bad(c, item->string, "%s: unknown field%s", "");
+    if (!known) {   /* the name outlives the parsed body: copied */
+      static _Thread_local char name[64];
+      snprintf(name, sizeof name, "%s", item->string);
+      return bad(c, name, "%s: unknown field%s", "");
+    }
   }
   const cJSON *mode = cJSON_GetObjectItemCaseSensitive(c->root, "mode");
   const char *m = cJSON_IsString(mode) ? mode->valuestring : "";
