@@ -161,7 +161,7 @@ function niceTicks(lo, hi, n) {
 }
 function lineChart(host, o) {
   clear(host);
-  const W = 560, H = 240, L = 46, R = 12, T = 14, B = 30;
+  const W = 560, H = 250, L = 46, R = 12, T = 30, B = 30;
   const s = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img' }, host);
   const pts = o.series.flatMap((x) => x.pts);
   if (!pts.length) { svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'empty' }, s).textContent = o.empty; return; }
@@ -187,11 +187,11 @@ function lineChart(host, o) {
     if (sr.pts.length > 1) svg('polyline', { class: 'series', stroke: sr.color, points: sr.pts.map((p) => X(p[0]).toFixed(1) + ',' + Y(p[1]).toFixed(1)).join(' ') }, s);
     if (sr.markers || sr.pts.length === 1) for (const p of sr.pts) svg('circle', { cx: X(p[0]), cy: Y(p[1]), r: 2.6, fill: sr.color }, s);
   });
-  let lx = L + 8;
+  let lx = L;
   for (const sr of o.series) {
     if (!sr.name) continue;
-    svg('rect', { x: lx, y: T + 16, width: 10, height: 3, fill: sr.color }, s);
-    const t = svg('text', { x: lx + 14, y: T + 20, class: 'legend-t' }, s); t.textContent = sr.name;
+    svg('rect', { x: lx, y: 9, width: 12, height: 3, fill: sr.color }, s);
+    const t = svg('text', { x: lx + 16, y: 14, class: 'legend-t' }, s); t.textContent = sr.name;
     lx += 24 + 6.5 * sr.name.length;
   }
   S.run.checkpoints.forEach((c, i) => {   // the moments: triangles under the axis, clickable
@@ -373,7 +373,7 @@ async function generate() {
     if (e.name !== 'AbortError') {
       $('error').textContent = (e.field ? e.field + ': ' : '') + e.message.replace(/^[a-z_]+: /, '');
       if (meta) meta.textContent = '';
-    }
+    } else if (meta) meta.textContent = 'stopped';
     for (const a of areas) a.caret.remove();
   }
   S.gen = null;
