@@ -205,18 +205,21 @@ int st_run_voices(st_run *r, const st_req *q, int col, st_voice_info *out, int m
   const char *field;
   pal_error err = {{0}};
   if (build(r, q, col, 0, &b, &field, &err)) { built_free(&b); return 0; }
-  int first = q->mode == ST_COMPARE ? col : 0, n = 0;
+  int first = q->mode == ST_COMPARE ? col : 0, n = 0, k = 0;
   for (int v = 0; v < b.n_voices && n < max; v++, n++) {
-    const pal_voice *vc = &b.voices[v];
-    int interp = vc->model[0] >= b.n_models;
-    out[n] = (st_voice_info){.step = interp || vc->n > 1 ? -1 : b.steps[vc->model[0]],
-                             .ckpt = interp ? -1 : q->ckpt[first + vc->model[0]],
-                             .blend = vc->n > 1, .interp = interp};
-    if (vc->n > 1) {   /* a blend is shown as its heaviest member */
-      int dom = 0;
-      for (int m = 1; m < vc->n; m++) if (vc->weight[m] > vc->weight[dom]) dom = m;
-      out[n].ckpt = q->ckpt[first + vc->model[dom]];
+    pal_voice vc = b.voices[v];
+    int interp = vc.model[0] >= b.n_models;
+    if (interp) pal_voice_parse(&vc, q->interp[k++], b.steps, b.n_models, NULL);   /* its members */
+    st_voice_info *o = &out[n];
+    *o = (st_voice_info){.step = interp || vc.n > 1 ? -1 : b.steps[vc.model[0]], .blend = !interp && vc.n > 1,
+                         .interp = interp, .n = vc.n};
+    int dom = 0;
+    for (int m = 0; m < vc.n; m++) {
+      o->member[m] = q->ckpt[first + vc.model[m]];
+      o->weight[m] = vc.weight[m];
+      if (vc.weight[m] > vc.weight[dom]) dom = m;
     }
+    o->ckpt = o->member[dom];
   }
   built_free(&b);
   return n;

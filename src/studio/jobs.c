@@ -115,9 +115,13 @@ static void start_event(st_job *j) {
   for (int c = 0; c < j->n_cols; c++) {
     int n = st_run_voices(j->pool->run, &j->req, c, vi, (int)(sizeof vi / sizeof *vi));
     pal_buf_printf(&d, "%s{\"voices\":[", c ? "," : "");
-    for (int v = 0; v < n; v++)
-      pal_buf_printf(&d, "%s{\"step\":%ld,\"checkpoint\":%d,\"kind\":\"%s\"}", v ? "," : "", vi[v].step, vi[v].ckpt,
-                     vi[v].interp ? "interpolate" : vi[v].blend ? "blend" : "checkpoint");
+    for (int v = 0; v < n; v++) {
+      pal_buf_printf(&d, "%s{\"step\":%ld,\"checkpoint\":%d,\"kind\":\"%s\",\"members\":[", v ? "," : "", vi[v].step,
+                     vi[v].ckpt, vi[v].interp ? "interpolate" : vi[v].blend ? "blend" : "checkpoint");
+      for (int m = 0; m < vi[v].n; m++)
+        pal_buf_printf(&d, "%s{\"checkpoint\":%d,\"weight\":%.4g}", m ? "," : "", vi[v].member[m], (double)vi[v].weight[m]);
+      pal_buf_printf(&d, "]}");
+    }
     pal_buf_printf(&d, "]}");
   }
   pal_buf_printf(&d, "]}");

@@ -54,9 +54,12 @@ int  st_run_check(st_run *r, const st_req *q, const char **field, pal_error *err
 /* Per generated token: index i in its text, the id, its writer (voice), its probability;
  * a nonzero return stops the generation. */
 typedef int (*st_token_fn)(void *ud, int i, int id, int voice, float prob);
-typedef struct st_voice_info { long step; int ckpt; int blend; int interp; } st_voice_info;
-/* Voices of a request: for each, its step (-1: a mix), its checkpoint (-1: interpolation),
- * whether a blend or interpolation. Returns the count. */
+typedef struct st_voice_info {
+  long step; int ckpt; int blend; int interp;
+  int n; int member[PAL_VOICE_MAX]; float weight[PAL_VOICE_MAX];   /* checkpoints (run indices) mixed */
+} st_voice_info;
+/* Voices of a request: for each, its step (-1: a mix), its checkpoint (a mix: the heaviest
+ * member), whether a blend or interpolation, and its members. Returns the count. */
 int  st_run_voices(st_run *r, const st_req *q, int col, st_voice_info *out, int max);
 /* Column col of q (compare: its checkpoint; else 0): tokens through cb; *stop_reason 0
  * length, 1 eot, 2 stop string. Returns -1 with err (a stopped generation: *stopped = 1). */

@@ -146,21 +146,22 @@ async function shot(page, name) {
   await page.click('#go');
   await page.waitForFunction(() => !document.querySelector('#weave-keep').disabled, { timeout: 30000 });
   const chips = await page.$$eval('#weave-legend .chip', (c) => c.map((x) => x.textContent));
-  check(chips.length === 2 && /blend/.test(chips[0]) && /interpolation/.test(chips[1]), 'blend and interpolation write the weave: ' + chips.join(' / '));
+  check(chips.length === 2 && /^blend of steps 0 \(50%\) \+ 12 \(50%\)/.test(chips[0]) && /^weights of steps/.test(chips[1]), 'blend and interpolation write the weave: ' + chips.join(' / '));
   await shot(page, 'weave');
 
   // sweep: the file's grid, degenerate cells flagged, a missing cell generated on click
   await clickTab(page, 'sweep');
-  await page.waitForFunction(() => document.querySelectorAll('#sweep-grid td.cell').length === 8, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll('#sweep-grid td.cell').length === 12, { timeout: 10000 });
   const missing = await page.$$eval('#sweep-grid td.cell.missing', (c) => c.length);
-  check(missing === 4, 'sweep: 4 checkpoints x 2 temperatures, 4 cells not in the file');
+  check(missing === 6, 'sweep: 4 checkpoints x 3 temperatures, 6 cells not in the file');
   const flagged = await page.$$eval('#sweep-grid .flag', (f) => f.length);
   const expectFlags = Number(process.env.SWEEP_DEGENERATE || -1);
-  check(expectFlags < 0 || flagged === expectFlags, `degenerate cells flagged as in the file (${flagged})`);
+  check(flagged === expectFlags && flagged > 0, `degenerate cells flagged as in the file (${flagged} of ${expectFlags})`);
+  check(await page.$$eval('#sweep-grid td.cell.degenerate', (c) => c.length) === expectFlags, 'and their cells tinted');
   await page.click('#sweep-grid td.cell.missing');
-  await page.waitForFunction(() => document.querySelectorAll('#sweep-grid td.cell.missing').length === 3 &&
+  await page.waitForFunction(() => document.querySelectorAll('#sweep-grid td.cell.missing').length === 5 &&
                                   !document.querySelector('#sweep-grid td.writing'), { timeout: 30000 });
-  check(await page.$$eval('#sweep-grid .measures', (m) => m.length) === 5, 'the clicked cell was written, with its measures');
+  check(await page.$$eval('#sweep-grid .measures', (m) => m.length) === 7, 'the clicked cell was written, with its measures');
   await shot(page, 'sweep');
 
   // kept: the texts, their commands, downloads

@@ -17,7 +17,7 @@ mkdir -p "$O/run"
 $PAL train --model "$O/model" --data "$O/harbour.txt" "$O/almanac.txt" --out "$O/run" --steps 12 \
   --save-every 4 --batch 2 --seq 32 --lr 3e-3 --warmup 2 --curriculum --threads 1 --quiet
 cp -r "$O/model" "$O/run/checkpoint-0"
-$PAL sweep --run "$O/run" --checkpoints 4,12 --temperatures 0.7,1.3 --n 1 --length 24 --prompt "The" \
+$PAL sweep --run "$O/run" --checkpoints 4,12 --temperatures 0,0.7,1.3 --n 1 --length 24 --prompt "The" \
   --seed 3 --threads 1 --out "$O/run/sweep.jsonl" --quiet
 # a slower model (4 x 256, n_ctx 1024) on the same tokenizer: long enough generations to be
 # stopped, disconnected from and queued behind in the server tests

@@ -163,7 +163,10 @@ static void test_run_and_sweeps(pal_studio *s) {
   r = get(s, "/api/sweep", "name=sweep.jsonl");
   j = cJSON_Parse(r.body.data);
   const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "records");
-  CHECK(r.status == 200 && cJSON_GetArraySize(recs) == 4, "the sweep's 4 records");
+  CHECK(r.status == 200 && cJSON_GetArraySize(recs) == 6, "the sweep's 6 records");
+  int degen = 0;
+  for (int i = 0; i < 6; i++) degen += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(recs, i), "degenerate"));
+  CHECK(degen == 2, "greedy (temperature 0) tumbles: its 2 records are degenerate, as the sweep wrote");
   CHECK(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(recs, 0), "degenerate")) &&
         cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(recs, 0), "distinct_2")),
         "with their degeneration measures");

@@ -91,7 +91,7 @@ function show(view) {
   $('stop-btn').classList.toggle('hidden', view === 'sweep');
   $('timeline-hint').textContent = {
     run: 'click a checkpoint to select it', sample: 'the moment that speaks',
-    compare: 'pick 2 to 6 moments', weave: 'pick the moments that write the text (numbers: their order)',
+    compare: 'pick 2 to 6 moments', weave: 'pick the moments that write the text',
   }[view] || '';
   if (view === 'kept') loadKept();
   if (view === 'sweep') loadSweepList();
@@ -107,7 +107,8 @@ function pick(i) {
   else {
     const at = sel.indexOf(i), max = k === 'compare' ? 6 : 16;
     if (at >= 0) sel.splice(at, 1); else if (sel.length < max) sel.push(i);
-    if (k === 'weave') { sel.sort((a, b) => a - b); renderMixes(); }
+    sel.sort((a, b) => a - b);   // moments in the order of training
+    if (k === 'weave') renderMixes();
   }
   renderTimeline(); renderCkptTable(); drawCharts(); updateGo();
 }
@@ -126,8 +127,6 @@ function renderTimeline() {
     const dot = el('span', 'dot'); dot.style.background = ckColor(i, false);
     b.appendChild(dot);
     b.appendChild(el('span', 'step', c.step));
-    const at = sel.indexOf(i);
-    if (at >= 0 && S.view === 'compare') b.appendChild(el('span', 'order', at + 1));
     b.title = `${c.name} · step ${c.step} · ${fmtBytes(c.bytes)} · ${c.kind}${c.resumable ? ' · resumable' : ''}`;
     b.addEventListener('click', () => pick(i));
     t.appendChild(b);
@@ -269,22 +268,30 @@ function updateGo() {
 }
 
 /* ---- token spans and the tooltip */
+function memberSteps(v) {
+  return (v.members || []).map((m) => `${S.run.checkpoints[m.checkpoint].step} (${Math.round(100 * m.weight)}%)`).join(' + ');
+}
 function voiceLabel(v) {
   if (!v) return '';
-  if (v.kind === 'interpolate') return 'an interpolation of weights';
+  if (v.kind === 'interpolate') return 'weights of steps ' + memberSteps(v);
+  if (v.kind === 'blend') return 'blend of steps ' + memberSteps(v);
   const c = S.run.checkpoints[v.checkpoint];
-  return (v.kind === 'blend' ? 'a blend led by ' : '') + (c ? `${c.name} (step ${c.step})` : 'step ' + v.step);
+  return c ? `${c.name} (step ${c.step})` : 'step ' + v.step;
 }
-function voiceColor(v, idx) {
+/* A checkpoint's own tint; a mix takes the weighted hue of its members (interpolations paler). */
+function voiceColor(v) {
   if (!v) return '#eee';
-  if (v.kind === 'interpolate') return `hsl(${(280 + 30 * idx) % 360}, 35%, 84%)`;
-  return ckColor(v.checkpoint, true);
+  if (v.kind === 'checkpoint') return ckColor(v.checkpoint, true);
+  let x = 0, y = 0;
+  for (const m of v.members) { const h = hue(m.checkpoint) * Math.PI / 180; x += m.weight * Math.cos(h); y += m.weight * Math.sin(h); }
+  const h = (Math.atan2(y, x) * 180 / Math.PI + 360) % 360;
+  return v.kind === 'blend' ? `hsl(${h.toFixed(0)}, 60%, 80%)` : `hsl(${h.toFixed(0)}, 30%, 86%)`;
 }
 function tokenSpan(ev, voices) {
   const sp = el('span', 'tok fresh', ev.t);
   const v = voices[ev.v];
-  sp.style.background = voiceColor(v, ev.v);
-  if (v && v.kind === 'blend') sp.style.textDecoration = 'underline dotted';
+  sp.style.background = voiceColor(v);
+  if (v && v.kind !== 'checkpoint') sp.style.textDecoration = v.kind === 'blend' ? 'underline dotted' : 'underline double';
   sp.dataset.voice = ev.v; sp.dataset.p = ev.p; sp.dataset.id = ev.id;
   sp.dataset.who = voiceLabel(v);
   return sp;
@@ -355,7 +362,7 @@ async function generate() {
         const a = areas[d.c];
         a.host.insertBefore(tokenSpan(d, a.voices), a.caret);
         a.n++;
-        if (view === 'weave') { const s = el('span'); s.style.background = voiceColor(a.voices[d.v], d.v); $('weave-strip').appendChild(s); }
+        if (view === 'weave') { const s = el('span'); s.style.background = voiceColor(a.voices[d.v]); $('weave-strip').appendChild(s); }
         if (first) { first = false; S.timings.push(performance.now() - t0); }
       }
       if (name === 'end') {
@@ -396,7 +403,7 @@ async function keep(view, col, btn) {
 function legend(voices) {
   const lg = $('weave-legend'); clear(lg);
   voices.forEach((v, k) => {
-    const chip = el('span', 'chip'); const sw = el('span', 'sw'); sw.style.background = voiceColor(v, k);
+    const chip = el('span', 'chip'); const sw = el('span', 'sw'); sw.style.background = voiceColor(v);
     chip.appendChild(sw); chip.appendChild(document.createTextNode(voiceLabel(v))); lg.appendChild(chip);
   });
 }
