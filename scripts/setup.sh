@@ -44,11 +44,11 @@ if [ ! -s "$tok/vocab.json" ] || [ ! -s "$tok/merges.txt" ]; then
 fi
 
 # puppeteer-core (pinned in tests/studio/package-lock.json) for the studio's browser test,
-# driving Debian's chromium: installed into cache/node with npm ci, only when it differs.
-pp=cache/node/node_modules/puppeteer-core/package.json
-if [ ! -f "$pp" ] || ! cmp -s tests/studio/package-lock.json cache/node/package-lock.json; then
-  rm -rf cache/node && mkdir -p cache/node
-  cp tests/studio/package.json tests/studio/package-lock.json cache/node/
-  ( cd cache/node && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null )
-  echo "setup: puppeteer-core in cache/node"
+# driving Debian's chromium: installed into cache/studio-node with npm ci, only when it differs.
+pp=cache/studio-node/node_modules/puppeteer-core/package.json
+if [ ! -f "$pp" ] || ! cmp -s tests/studio/package-lock.json cache/studio-node/package-lock.json; then
+  rm -rf cache/studio-node && mkdir -p cache/studio-node
+  cp tests/studio/package.json tests/studio/package-lock.json cache/studio-node/
+  ( cd cache/studio-node && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null )
+  echo "setup: puppeteer-core in cache/studio-node"
 fi

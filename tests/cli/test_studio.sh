@@ -4,7 +4,7 @@
 # the CLI from its record, byte for byte.
 source tests/lib.sh
 SHOTS=${PAL_BUILD:-build}/studio
-NODE_PP=cache/node/node_modules/puppeteer-core
+NODE_PP=cache/studio-node/node_modules/puppeteer-core
 bash tests/studio/make_run.sh "$TMP/t" >/dev/null 2>&1
 RUN=$TMP/t/run
 PALABS=$(realpath "$PAL")
@@ -31,7 +31,7 @@ URL=$(head -1 "$TMP/url")
 check "the URL is on 127.0.0.1 with a token" bash -c "[[ '$URL' =~ ^http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{48}$ ]]"
 
 if [ ! -d "$NODE_PP" ] || ! command -v chromium >/dev/null; then
-  not_ok "puppeteer-core (cache/node) or chromium is missing: scripts/setup.sh installs both"
+  not_ok "puppeteer-core (cache/studio-node) or chromium is missing: scripts/setup.sh installs both"
 else
   DEGEN=$(grep -c '"degenerate":true' "$RUN/sweep.jsonl")
   SWEEP_DEGENERATE=$DEGEN timeout 300 node tests/studio/e2e.js "$URL" "$SHOTS" 2>"$TMP/e2e.err"

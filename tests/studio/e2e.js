@@ -1,5 +1,5 @@
 // tests/studio/e2e.js URL SHOTS_DIR: the studio end to end in Debian's headless chromium
-// (puppeteer-core from cache/node): the page opens with the token, a checkpoint is picked,
+// (puppeteer-core from cache/studio-node): the page opens with the token, a checkpoint is picked,
 // tokens arrive coloured, a prompt of <script> stays text, compare streams 3 columns, a
 // weave is composed (blend included) and kept, the sweep grid flags and fills cells, kept
 // texts download; a screenshot of each view. Prints "ok - ..." lines for tests/run.sh.
@@ -7,7 +7,7 @@
 const path = require('path');
 const fs = require('fs');
 const os = require('os');
-const puppeteer = require(path.resolve(__dirname, '../../cache/node/node_modules/puppeteer-core'));
+const puppeteer = require(path.resolve(__dirname, '../../cache/studio-node/node_modules/puppeteer-core'));
 
 const [url, shots] = process.argv.slice(2);
 let failures = 0;
