@@ -39,7 +39,9 @@ async function pickMoments(page, steps) {   // makes exactly these moments selec
 async function setValue(page, sel, v) {
   await page.$eval(sel, (e, v) => { e.value = v; e.dispatchEvent(new Event('input', { bubbles: true })); e.dispatchEvent(new Event('change', { bubbles: true })); }, String(v));
 }
+const settle = () => new Promise((r) => setTimeout(r, 700));   // the arrival highlight fades
 async function shot(page, name) {
+  await settle();
   const file = path.join(shots, name + '.png');
   await page.screenshot({ path: file, fullPage: true });
   return file;
@@ -182,6 +184,21 @@ async function shot(page, name) {
   const html = await page.evaluate((h) => fetch(h).then((r) => r.text()), hhref);
   check(html.startsWith('<!DOCTYPE html>') || html.startsWith('<!doctype html>'), 'downloaded page is HTML');
   await shot(page, 'kept');
+
+  // a small view for the README: the weave, in a laptop-sized window
+  await clickTab(page, 'weave');
+  while (await page.$('#mixes .mix button')) await page.click('#mixes .mix button');
+  await page.click('#context button[data-v="shared"]');
+  await pickMoments(page, [0, 4, 8, 12]);
+  await page.select('#schedule', 'timelapse');
+  await setValue(page, '#prompt', 'The harbour at night');
+  await setValue(page, '#length', 90);
+  await page.click('#go');
+  await page.waitForFunction(() => !document.querySelector('#weave-keep').disabled, { timeout: 30000 });
+  await page.setViewport({ width: 1180, height: 720, deviceScaleFactor: 0.75 });
+  await page.mouse.move(5, 5);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(shots, 'readme.png') });
 
   check(outside.length === 0, 'the page asked nothing of any other address ' + outside.slice(0, 3).join(' '));
   check(errors.length === 0, 'no script errors ' + errors.slice(0, 3).join(' | '));
