@@ -530,14 +530,20 @@ static long until_first_token(int fd, pal_buf *seen) {
   return seen->data ? generation_of(seen->data) : -1;
 }
 
+/* POST {"generation":gen} to path; the whole reply in buf, its status returned. */
+static int post_generation(int port, const char *path, long gen, char *buf, size_t cap) {
+  char body[64];
+  snprintf(body, sizeof body, "{\"generation\":%ld}", gen);
+  int fd = api_post_fd(port, path, body);
+  read_all(fd, buf, cap, 10000);
+  close(fd);
+  return status_line(buf);
+}
+
 /* The kept record of a generation (caller deletes). */
 static cJSON *keep_json(int port, long gen) {
-  char body[64];
   static char buf[1 << 18];
-  snprintf(body, sizeof body, "{\"generation\":%ld}", gen);
-  int fd = api_post_fd(port, "/api/keep", body);
-  read_all(fd, buf, sizeof buf, 10000);
-  close(fd);
+  post_generation(port, "/api/keep", gen, buf, sizeof buf);
   const char *b = strstr(buf, "\r\n\r\n");
   return b ? cJSON_Parse(b + 4) : NULL;
 }
@@ -572,13 +578,8 @@ static void test_stop_and_queue(pal_studio *s) {
   /* the stop button: POST /api/stop; the stream ends with stopped */
   fd = api_post_fd(port, "/api/generate", longgen);
   gen = until_first_token(fd, &seen);
-  char body[64];
   static char buf[1 << 18];
-  snprintf(body, sizeof body, "{\"generation\":%ld}", gen);
-  int fs = api_post_fd(port, "/api/stop", body);
-  read_all(fs, buf, sizeof buf, 5000);
-  close(fs);
-  CHECK(status_line(buf) == 200, "stop answers 200");
+  CHECK(post_generation(port, "/api/stop", gen, buf, sizeof buf) == 200, "stop answers 200");
   read_all(fd, buf, sizeof buf, 30000);
   close(fd);
   CHECK(strstr(buf, "\"stop\":\"stopped\"") && strstr(buf, "\"stopped\":true"), "the stream ends: stopped");
