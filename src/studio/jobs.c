@@ -170,7 +170,7 @@ static void *worker(void *arg) {
   for (;;) {
     pthread_mutex_lock(&p->mu);
     while (!p->stopping && p->q_len == 0) pthread_cond_wait(&p->cv, &p->mu);
-    if (p->stopping) { pthread_mutex_unlock(&p->mu); return NULL; }
+    if (p->q_len == 0) { pthread_mutex_unlock(&p->mu); return NULL; }   /* stopping: the cancelled queue drained first */
     st_job *j = p->queue[0];
     memmove(p->queue, p->queue + 1, (size_t)(--p->q_len) * sizeof *p->queue);
     p->running++;
