@@ -11,6 +11,7 @@
 
 struct st_run {
   char *dir;
+  char *real;                        /* realpath of dir: everything read must lie under it */
   st_ckpt *ck;
   long *steps;
   int n;
@@ -20,6 +21,27 @@ struct st_run {
   unsigned char *opened;
   pthread_mutex_t mu;
 };
+
+/* 1 when path resolves (links followed) to somewhere inside the run folder. */
+static int inside_run(const st_run *r, const char *path) {
+  char *p = realpath(path, NULL);
+  size_t n = strlen(r->real);
+  int in = p && !strncmp(p, r->real, n) && (p[n] == '/' || p[n] == 0);
+  free(p);
+  return in;
+}
+
+/* The checkpoint folder and the files generation reads from it all lie inside RUN. */
+static int ckpt_inside(const st_run *r, const char *dir) {
+  static const char *files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+  if (!inside_run(r, dir)) return 0;
+  for (int i = 0; i < 4; i++) {
+    char p[4096];
+    struct stat st;
+    if (pal_pathf(p, sizeof p, "%s/%s", dir, files[i]) || (lstat(p, &st) == 0 && !inside_run(r, p))) return 0;
+  }
+  return 1;
+}
 
 static double folder_bytes(const char *dir, int *has_optimizer) {
   DIR *d = opendir(dir);
@@ -44,7 +66,15 @@ int st_run_open(st_run **out, const char *dir, pal_error *err) {
   pal_ckpt_ref *refs = NULL;
   int n = 0;
   if (!(r->dir = strdup(dir))) { pal_errorf(err, "studio: out of memory"); goto fail; }
+  if (!(r->real = realpath(dir, NULL))) { pal_errorf(err, "%s: cannot open the run folder", dir); goto fail; }
   if (pal_list_checkpoints(dir, &refs, &n, err)) goto fail;
+  int kept = 0;   /* a checkpoint that is (or holds) a link out of RUN is not served */
+  for (int i = 0; i < n; i++) {
+    if (ckpt_inside(r, refs[i].path)) refs[kept++] = refs[i];
+    else free(refs[i].path);
+  }
+  n = kept;
+  if (!n) { pal_errorf(err, "%s: no checkpoint-N folder inside the run folder (links out of it are not followed)", dir); goto fail; }
   r->ck = calloc((size_t)n, sizeof *r->ck);
   r->steps = calloc((size_t)n, sizeof *r->steps);
   r->md = calloc((size_t)n, sizeof *r->md);
@@ -76,7 +106,7 @@ void st_run_close(st_run *r) {
     if (r->opened && r->opened[i]) pal_model_dir_close(&r->md[i]);
     free(r->ck[i].name);
   }
-  free(r->ck); free(r->steps); free(r->md); free(r->opened); free(r->dir);
+  free(r->ck); free(r->steps); free(r->md); free(r->opened); free(r->dir); free(r->real);
   pal_tokenizer_free(r->tok);
   pthread_mutex_destroy(&r->mu);
   free(r);

@@ -619,7 +619,7 @@ int main(int argc, char **argv) {
   char *real = realpath(g_pal, NULL);
   if (real) { snprintf(g_pal, sizeof g_pal, "%s", real); free(real); }
   snprintf(g_dir, sizeof g_dir, "/tmp/pal_studio_test.%d", (int)getpid());
-  char cmd[1500];
+  char cmd[8192];
   snprintf(cmd, sizeof cmd, "PAL='%s' bash tests/studio/make_run.sh %s >/dev/null 2>&1", g_pal, g_dir);
   CHECK(system(cmd) == 0, "a tiny run made with the CLI");
   snprintf(g_run, sizeof g_run, "%s/run", g_dir);
@@ -646,6 +646,24 @@ int main(int argc, char **argv) {
   pal_studio_opts bad = o;
   bad.run = g_dir;
   CHECK(pal_studio_open_offline(&s, &bad, &err) < 0 && strstr(err.msg, "no checkpoint-N"), "a folder without checkpoints is refused: %s", err.msg);
+  /* a checkpoint that links out of RUN, and one whose weights do: neither is served */
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/outside %s/linkrun && cp -r %s/checkpoint-4 %s/outside/ && "
+           "ln -s %s/outside/checkpoint-4 %s/linkrun/checkpoint-4 && cp -r %s/checkpoint-8 %s/linkrun/ && "
+           "rm %s/linkrun/checkpoint-8/model.safetensors && ln -s %s/checkpoint-8/model.safetensors %s/linkrun/checkpoint-8/ && "
+           "cp -r %s/checkpoint-12 %s/linkrun/", g_dir, g_dir, g_run, g_dir, g_dir, g_dir, g_run, g_dir, g_dir, g_run, g_dir, g_run, g_dir);
+  CHECK(system(cmd) == 0, "a run with links out of it");
+  char linkrun[700];
+  snprintf(linkrun, sizeof linkrun, "%s/linkrun", g_dir);
+  bad = o;
+  bad.run = linkrun;
+  CHECK(pal_studio_open_offline(&s, &bad, &err) == 0, "it opens: %s", err.msg);
+  if (s) {
+    pal_studio_reply r = get(s, "/api/run", NULL);
+    CHECK(strstr(r.body.data, "checkpoint-12") && !strstr(r.body.data, "checkpoint-4") && !strstr(r.body.data, "checkpoint-8"),
+          "only the checkpoint inside RUN is served (not a linked folder, not linked weights)");
+    pal_studio_reply_free(&r);
+    pal_studio_stop(s);
+  }
   bad = o; bad.host = "example.org";
   CHECK(pal_studio_open_offline(&s, &bad, &err) < 0 && strstr(err.msg, "--host"), "a host that is not an address is refused");
   CHECK(!pal_studio_host_is_public("127.0.0.1") && !pal_studio_host_is_public("::1") && pal_studio_host_is_public("0.0.0.0") &&

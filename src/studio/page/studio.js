@@ -117,6 +117,7 @@ function renderTimeline() {
   const t = $('timeline'); clear(t);
   if (!S.run) return;
   t.appendChild(el('div', 'axis'));
+  t.classList.toggle('dense', S.run.checkpoints.length > 24);
   const cks = S.run.checkpoints, lo = cks[0].step, hi = cks[cks.length - 1].step;
   const sel = S.sel[selKey()] || [];
   cks.forEach((c, i) => {
@@ -126,7 +127,10 @@ function renderTimeline() {
     b.style.left = (hi > lo ? 100 * (c.step - lo) / (hi - lo) : 50) + '%';
     const dot = el('span', 'dot'); dot.style.background = ckColor(i, false);
     b.appendChild(dot);
-    b.appendChild(el('span', 'step', c.step));
+    const every = Math.ceil(cks.length / 10);   // a long run: every k-th label (and the picked ones)
+    const label = el('span', 'step', c.step);
+    if (i % every && i !== cks.length - 1 && !sel.includes(i)) label.classList.add('quiet');
+    b.appendChild(label);
     b.title = `${c.name} · step ${c.step} · ${fmtBytes(c.bytes)} · ${c.kind}${c.resumable ? ' · resumable' : ''}`;
     b.addEventListener('click', () => pick(i));
     t.appendChild(b);
