@@ -357,6 +357,30 @@ static void test_generate_and_keep(pal_studio *s) {
   pal_buf_free(&joined);
 }
 
+/* Every schedule of the CLI in both contexts, and awkward floats: generated, kept, and
+ * written again by the CLI from the record. */
+static void test_every_schedule(pal_studio *s) {
+  const char *scheds[] = {"cycle", "blocks:3", "timelapse", "reverse-timelapse", "random", "random:9", "list:12,0,#1", "lines", "sentences"};
+  int n = (int)(sizeof scheds / sizeof *scheds), same = 0;
+  for (int k = 0; k < 2 * n; k++) {
+    char body[512];
+    snprintf(body, sizeof body, "{\"mode\":\"weave\",\"checkpoints\":[0,4,12],\"prompt\":\"The\",\"length\":30,\"seed\":%d,"
+             "\"schedule\":\"%s\",\"context\":\"%s\",\"temperature\":0.85,\"top_p\":0.95,\"min_p\":0.05,"
+             "\"repetition_penalty\":1.3,\"no_repeat_ngram\":3,\"top_k\":50}", k, scheds[k % n], k < n ? "shared" : "own");
+    pal_studio_reply r = generate(s, body);
+    long gen = generation_of(r.body.data);
+    pal_studio_reply_free(&r);
+    snprintf(body, sizeof body, "{\"generation\":%ld}", gen);
+    r = post(s, "/api/keep", body);
+    int ok = r.status == 200 && reproduces(r.body.data, g_run);
+    if (!ok) fprintf(stderr, "    schedule %s, context %s\n", scheds[k % n], k < n ? "shared" : "own");
+    same += ok;
+    pal_studio_reply_free(&r);
+  }
+  CHECK(same == 2 * n, "all %d schedules x 2 contexts (with top-p, min-p, penalties): kept weaves reproduce (%d of %d)",
+        n, same, 2 * n);
+}
+
 /* ---- over the socket */
 static int tcp(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -641,6 +665,7 @@ int main(int argc, char **argv) {
     test_run_and_sweeps(s);
     test_validation(s);
     test_generate_and_keep(s);
+    test_every_schedule(s);
     pal_studio_stop(s);
   }
   pal_studio_opts bad = o;
