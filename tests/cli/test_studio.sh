@@ -28,17 +28,22 @@ $PAL studio "$RUN" --threads 1 >"$TMP/url" 2>"$TMP/err" &
 pid=$!
 for _ in $(seq 100); do [ -s "$TMP/url" ] && break; sleep 0.1; done
 URL=$(head -1 "$TMP/url")
+$PAL studio "$TMP/t/slow" --threads 1 >"$TMP/slow.url" 2>"$TMP/slow.err" &
+spid=$!
+for _ in $(seq 100); do [ -s "$TMP/slow.url" ] && break; sleep 0.1; done
 check "the URL is on 127.0.0.1 with a token" bash -c "[[ '$URL' =~ ^http://127\.0\.0\.1:[0-9]+/\?token=[0-9a-f]{48}$ ]]"
 
 if [ ! -d "$NODE_PP" ] || ! command -v chromium >/dev/null; then
   not_ok "puppeteer-core (cache/studio-node) or chromium is missing: scripts/setup.sh installs both"
 else
   DEGEN=$(grep -c '"degenerate":true' "$RUN/sweep.jsonl")
-  SWEEP_DEGENERATE=$DEGEN timeout 300 node tests/studio/e2e.js "$URL" "$SHOTS" 2>"$TMP/e2e.err"
+  SWEEP_DEGENERATE=$DEGEN timeout 300 node tests/studio/e2e.js "$URL" "$SHOTS" "$(head -1 "$TMP/slow.url")" 2>"$TMP/e2e.err"
   [ -s "$TMP/e2e.err" ] && sed 's/^/    /' "$TMP/e2e.err" | head -20
 fi
 kill -TERM $pid; wait $pid
 check_eq "the studio stops on TERM" 0 "$?"
+kill -TERM $spid; wait $spid
+check_eq "so does the second one" 0 "$?"
 
 # every kept text, written again by the CLI from its record (inside RUN)
 check "the browser kept texts in RUN/studio/kept.jsonl" test -s "$RUN/studio/kept.jsonl"
