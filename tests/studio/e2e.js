@@ -97,6 +97,9 @@ async function shot(page, name) {
   await page.hover('#sample-out .tok');
   const tip = await page.$eval('#tip', (t) => t.textContent);
   check(/checkpoint-12/.test(tip) && /probability/.test(tip), 'hovering a token shows its checkpoint and probability: ' + tip);
+  await page.click('#view-sample .surprise input');
+  check(await page.$eval('#sample-out', (o) => o.classList.contains('by-prob') &&
+        getComputedStyle(o.querySelector('.tok')).boxShadow.includes('inset')), 'surprising tokens can be marked');
   await page.click('#sample-keep');
   await page.waitForFunction(() => document.querySelector('#sample-keep').classList.contains('kept'), { timeout: 10000 });
   check(true, 'the sample is kept');

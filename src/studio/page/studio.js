@@ -297,6 +297,7 @@ function tokenSpan(ev, voices) {
   sp.style.background = voiceColor(v);
   if (v && v.kind !== 'checkpoint') sp.style.textDecoration = v.kind === 'blend' ? 'underline dotted' : 'underline double';
   sp.dataset.voice = ev.v; sp.dataset.p = ev.p; sp.dataset.id = ev.id;
+  sp.style.setProperty('--surprise', Math.min(1, -Math.log10(Math.max(ev.p, 1e-6)) / 3).toFixed(2));   // 1: p <= 0.001
   sp.dataset.who = voiceLabel(v);
   return sp;
 }
@@ -561,6 +562,10 @@ async function loadKept() {
       a.setAttribute('download', `kept-${r.kept}.${f === 'html' ? 'html' : 'txt'}`);
       dl.appendChild(a);
     }
+    const cmd = 'cd RUN && ' + r.argv.map(shellQuote).join(' ');
+    const copy = el('button', null, 'copy command');
+    copy.addEventListener('click', () => navigator.clipboard.writeText(cmd).then(() => { copy.textContent = 'copied'; }, () => { copy.textContent = 'select it above'; }));
+    dl.appendChild(copy);
     card.appendChild(dl);
     host.appendChild(card);
   }
@@ -594,6 +599,8 @@ async function init() {
   $('sweep-temps').addEventListener('change', renderSweep);
   for (const id of ['dl-width', 'dl-page', 'dl-align', 'dl-reflow']) $(id).addEventListener('change', () => { if (S.view === 'kept') loadKept(); });
   wireTip($('sample-out')); wireTip($('weave-out'));
+  for (const box of document.querySelectorAll('.surprise input'))
+    box.addEventListener('change', () => $(box.dataset.target).classList.toggle('by-prob', box.checked));
   try {
     S.run = await api('/api/run');
   } catch (e) { $('runname').textContent = 'cannot read the run: ' + e.message; return; }
