@@ -195,17 +195,32 @@ static int sweep_line(cJSON *o, void *ctx) {
   return 0;
 }
 
+/* The cells written on click for the grid `name` (RUN/studio/cells.jsonl). */
+typedef struct cells_out { sweep_out w; const char *name; } cells_out;
+static int cell_line(cJSON *o, void *ctx) {
+  cells_out *c = ctx;
+  const char *sw = str(o, "sweep");
+  return sw && !strcmp(sw, c->name) ? sweep_line(o, &c->w) : 0;
+}
+
 int st_api_sweep(st_studio *s, const char *name, st_reply *rep) {
-  if (strchr(name, '/') || !is_sweep(s->run_dir, name))
-    return st_reply_error(rep, 404, "name", "name: '%.100s' is not a sweep file of the run", name);
   char *data = NULL;
   size_t len = 0;
-  if (read_run_file(s->run_dir, name, &data, &len)) return st_reply_error(rep, 404, "name", "name: cannot read it");
+  if (name[0] && (strchr(name, '/') || !is_sweep(s->run_dir, name)))
+    return st_reply_error(rep, 404, "name", "name: '%.100s' is not a sweep file of the run", name);
+  if (name[0] && read_run_file(s->run_dir, name, &data, &len)) return st_reply_error(rep, 404, "name", "name: cannot read it");
   sweep_out w = {&rep->body, 0};
   int rc = pal_buf_printf(&rep->body, "{\"name\":");
   rc |= pal_json_cstr(&rep->body, name);
   rc |= pal_buf_printf(&rep->body, ",\"records\":[");
-  each_line(data, len, sweep_line, &w);
+  each_line(data ? data : "", len, sweep_line, &w);
+  free(data);
+  rc |= pal_buf_printf(&rep->body, "],\"cells\":[");
+  pthread_mutex_lock(&s->keep_mu);
+  int bad = st_studio_read(s, "cells.jsonl", &data, &len);
+  pthread_mutex_unlock(&s->keep_mu);
+  cells_out c = {{&rep->body, 0}, name};
+  if (!bad) each_line(data ? data : "", len, cell_line, &c);
   free(data);
   rc |= pal_buf_printf(&rep->body, "]}");
   rep->status = 200;

@@ -152,11 +152,16 @@ static void run_job(st_pool *p, st_job *j) {
     start_event(j);
     run_columns(p, j);
   }
-  pal_buf d = {0};
-  pal_buf_printf(&d, "{\"generation\":%llu,\"stopped\":%s}", (unsigned long long)j->id,
+}
+
+/* The last event and the done state together: a client that reads "done" may keep at once. */
+static void finish(st_job *j) {
+  pthread_mutex_lock(&j->mu);
+  pal_buf_printf(&j->ev, "event: done\ndata: {\"generation\":%llu,\"stopped\":%s}\n\n", (unsigned long long)j->id,
                  atomic_load(&j->cancel) ? "true" : "false");
-  job_event(j, "done", &d);
-  pal_buf_free(&d);
+  j->state = 2;
+  pthread_cond_broadcast(&j->cv);
+  pthread_mutex_unlock(&j->mu);
 }
 
 /* Removes j from the live list (pool lock held). */
@@ -192,10 +197,7 @@ static void *worker(void *arg) {
     }
     p->recent[p->n_recent++] = j;   /* the worker's reference moves to the recent list */
     pthread_mutex_unlock(&p->mu);
-    pthread_mutex_lock(&j->mu);
-    j->state = 2;
-    pthread_cond_broadcast(&j->cv);
-    pthread_mutex_unlock(&j->mu);
+    finish(j);
   }
 }
 

@@ -11,31 +11,46 @@
 
 #define ST_KEPT_MAX (64u << 20)
 
-static int kept_path(const st_studio *s, char *out, size_t n, int make_dir) {
+/* RUN/studio/NAME (the folder made 0700 when make_dir; refused when it is not a folder). */
+static int studio_path(const st_studio *s, const char *name, char *out, size_t n, int make_dir) {
   char dir[4096];
   if (pal_pathf(dir, sizeof dir, "%s/studio", s->run_dir)) return -1;
   if (make_dir && mkdir(dir, 0700) && errno != EEXIST) return -1;
   struct stat st;
   if (make_dir && (lstat(dir, &st) || !S_ISDIR(st.st_mode))) return -1;   /* not a link out of RUN */
-  return pal_pathf(out, n, "%s/kept.jsonl", dir);
+  return pal_pathf(out, n, "%s/%s", dir, name);
 }
 
-/* The kept file's bytes ("" when there is none); -1 when it exists but cannot be read. */
-static int kept_read(const st_studio *s, char **data, size_t *len) {
+/* RUN/studio/NAME's bytes ("" when there is none); -1 when it exists but cannot be read. */
+int st_studio_read(const st_studio *s, const char *name, char **data, size_t *len) {
   char p[4096];
   struct stat st;
   *data = NULL;
   *len = 0;
-  if (kept_path(s, p, sizeof p, 0)) return -1;
+  if (studio_path(s, name, p, sizeof p, 0)) return -1;
   if (lstat(p, &st)) return errno == ENOENT ? 0 : -1;
   if (!S_ISREG(st.st_mode) || (size_t)st.st_size > ST_KEPT_MAX) return -1;
   return pal_read_file(p, data, len, NULL);
 }
 
-static int count_lines(const char *d, size_t n) {
-  int k = 0;
-  for (size_t i = 0; i < n; i++) k += d[i] == '\n';
-  return k;
+/* Appends line (no newline) to RUN/studio/NAME, rewriting the file atomically; *lines gets
+ * the count of lines before it. Call with keep_mu held. */
+int st_studio_append(const st_studio *s, const char *name, const pal_buf *line, int *lines, pal_error *err) {
+  char *old = NULL, p[4096];
+  size_t old_len = 0;
+  if (st_studio_read(s, name, &old, &old_len) || studio_path(s, name, p, sizeof p, 1))
+    return pal_errorf(err, "%s/studio/%s: cannot be read or made", s->run_dir, name);
+  *lines = 0;
+  for (size_t i = 0; i < old_len; i++) *lines += old[i] == '\n';
+  pal_buf all = {0};
+  int rc = pal_buf_append(&all, old ? old : "", old_len);
+  if (old_len && old[old_len - 1] != '\n') { rc |= pal_buf_append(&all, "\n", 1); (*lines)++; }
+  rc |= pal_buf_append(&all, line->data, line->len);
+  rc |= pal_buf_append(&all, "\n", 1);
+  rc = rc ? pal_errorf(err, "studio: out of memory") : pal_write_file_atomic(p, all.data, all.len, err);
+  free(old);
+  pal_buf_free(&all);
+  return rc;
 }
 
 static void settings_json(const st_req *q, pal_buf *o) {
@@ -118,26 +133,84 @@ int st_api_keep(st_studio *s, const st_http *rq, st_reply *rep) {
   if (rep->status) { st_job_unref(j); return rc; }
 
   pthread_mutex_lock(&s->keep_mu);
-  char *old = NULL, p[4096];
-  size_t old_len = 0;
-  pal_buf all = {0}, line = {0};
+  pal_buf line = {0};
   pal_error err = {{0}};
-  if (kept_read(s, &old, &old_len) || kept_path(s, p, sizeof p, 1)) {
-    rc = st_reply_error(rep, 500, NULL, "%s/studio/kept.jsonl: cannot be read or made", s->run_dir);
-  } else {
-    int kept = count_lines(old ? old : "", old_len) + 1;
-    rc = record_json(s, j, col, kept, &line);
-    rc |= pal_buf_append(&all, old ? old : "", old_len);
-    if (old_len && old[old_len - 1] != '\n') rc |= pal_buf_append(&all, "\n", 1);
-    rc |= pal_buf_append(&all, line.data, line.len);
-    rc |= pal_buf_append(&all, "\n", 1);
-    if (rc || pal_write_file_atomic(p, all.data, all.len, &err)) rc = st_reply_error(rep, 500, NULL, "%s", err.msg[0] ? err.msg : "out of memory");
-    else { rep->status = 200; rep->type = "application/json; charset=utf-8"; rc = pal_buf_append(&rep->body, line.data, line.len); }
-  }
-  pthread_mutex_unlock(&s->keep_mu);
+  char *old = NULL;
+  size_t old_len = 0;
+  int kept = 1;   /* the line number it will have */
+  if (!st_studio_read(s, "kept.jsonl", &old, &old_len))
+    for (size_t i = 0; i < old_len; i++) kept += old[i] == '\n' || (i + 1 == old_len && old[i] != '\n');
   free(old);
-  pal_buf_free(&all);
+  int lines = 0;
+  if (record_json(s, j, col, kept, &line) || st_studio_append(s, "kept.jsonl", &line, &lines, &err))
+    rc = st_reply_error(rep, 500, NULL, "%s", err.msg[0] ? err.msg : "out of memory");
+  else { rep->status = 200; rep->type = "application/json; charset=utf-8"; rc = pal_buf_append(&rep->body, line.data, line.len); }
+  pthread_mutex_unlock(&s->keep_mu);
   pal_buf_free(&line);
+  st_job_unref(j);
+  return rc;
+}
+
+/* A sweep cell written on click, as a sweep record (docs/FORMATS.md "Sweep") naming its grid. */
+static int cell_json(st_studio *s, st_job *j, const char *sweep, pal_buf *o) {
+  const st_req *q = &j->req;
+  const st_col *c = &j->col[0];
+  const st_ckpt *ck = st_run_ckpt(s->run, q->ckpt[0]);
+  char t[32], tp[32], mp[32], rp[32];
+  pal_format_float(t, sizeof t, q->s.temperature);
+  pal_format_float(tp, sizeof tp, q->s.top_p);
+  pal_format_float(mp, sizeof mp, q->s.min_p);
+  pal_format_float(rp, sizeof rp, q->s.repetition_penalty);
+  pal_buf m = {0};
+  int rc = pal_buf_printf(o, "{\"sweep\":");
+  rc |= pal_json_cstr(o, sweep);
+  rc |= pal_buf_printf(o, ",\"run\":\".\",\"checkpoint\":");
+  rc |= pal_json_cstr(o, ck->name);
+  rc |= pal_buf_printf(o, ",\"step\":%ld,\"temperature\":%s,\"seed\":%ld,\"sample\":0,\"prompt\":", ck->step, t, q->seed);
+  rc |= pal_json_cstr(o, q->prompt);
+  rc |= pal_buf_printf(o, ",\"settings\":{\"length\":%d,\"top_k\":%d,\"top_p\":%s,\"min_p\":%s,\"repetition_penalty\":%s,"
+                       "\"no_repeat_ngram\":%d,\"stop\":[", q->length, q->s.top_k, tp, mp, rp, q->s.no_repeat_ngram);
+  for (int k = 0; k < q->n_stop; k++) { if (k) rc |= pal_buf_append(o, ",", 1); rc |= pal_json_cstr(o, q->stop[k]); }
+  rc |= pal_buf_printf(o, "]},\"text\":");
+  rc |= pal_json_str(o, c->text.data, c->text.len);
+  rc |= pal_buf_printf(o, ",\"tokens\":%zu,\"stop\":\"%s\",", c->ids.len,
+                       c->stop_reason == 1 ? "eot" : c->stop_reason == 2 ? "stop" : "length");
+  rc |= st_degen_json(c->ids.data, c->ids.len, &m);
+  rc |= pal_buf_append(o, m.data + 1, m.len - 1);   /* the measures' fields, inline */
+  pal_buf_free(&m);
+  return rc;
+}
+
+int st_api_cell(st_studio *s, const st_http *rq, st_reply *rep) {
+  cJSON *root = cJSON_ParseWithLength(rq->body ? rq->body : "", rq->len);
+  const cJSON *g = cJSON_GetObjectItemCaseSensitive(root, "generation"), *sw = cJSON_GetObjectItemCaseSensitive(root, "sweep");
+  double gen = cJSON_IsNumber(g) ? g->valuedouble : -1;
+  char sweep[208];
+  snprintf(sweep, sizeof sweep, "%s", cJSON_IsString(sw) ? sw->valuestring : "");
+  int name_ok = cJSON_IsString(sw) && strlen(sw->valuestring) < 200 && !strchr(sweep, '/');
+  cJSON_Delete(root);
+  if (gen < 1 || gen > 9e15) return st_reply_error(rep, 400, "generation", "generation: must name a generation (a number)");
+  if (!name_ok) return st_reply_error(rep, 400, "sweep", "sweep: the grid's file name (\"\" for a new grid)");
+  st_job *j = st_pool_find(&s->pool, (uint64_t)gen);
+  if (!j) return st_reply_error(rep, 404, "generation", "generation: %.0f is not among the recent ones", gen);
+  pthread_mutex_lock(&j->mu);
+  int ready = j->state == 2 && !j->failed && j->req.mode == ST_SAMPLE && j->col[0].done && j->col[0].stop_reason >= 0;
+  pthread_mutex_unlock(&j->mu);
+  int rc;
+  if (!ready) {
+    rc = st_reply_error(rep, 409, "generation", "generation: a sweep cell is a finished, unstopped sample");
+  } else {
+    pal_buf line = {0};
+    pal_error err = {{0}};
+    int lines;
+    pthread_mutex_lock(&s->keep_mu);
+    if (cell_json(s, j, sweep, &line) || st_studio_append(s, "cells.jsonl", &line, &lines, &err) || pal_buf_append(&line, "", 1))
+      rc = st_reply_error(rep, 500, NULL, "%s", err.msg[0] ? err.msg : "out of memory");
+    else
+      rc = st_reply_json(rep, 200, line.data);
+    pthread_mutex_unlock(&s->keep_mu);
+    pal_buf_free(&line);
+  }
   st_job_unref(j);
   return rc;
 }
@@ -146,7 +219,7 @@ int st_api_kept(st_studio *s, st_reply *rep) {
   char *data = NULL;
   size_t len = 0;
   pthread_mutex_lock(&s->keep_mu);
-  int bad = kept_read(s, &data, &len);
+  int bad = st_studio_read(s, "kept.jsonl", &data, &len);
   pthread_mutex_unlock(&s->keep_mu);
   if (bad) return st_reply_error(rep, 500, NULL, "studio/kept.jsonl: cannot be read");
   int rc = pal_buf_printf(&rep->body, "{\"kept\":[");
@@ -174,7 +247,7 @@ static cJSON *kept_find(st_studio *s, long k) {
   char *data = NULL;
   size_t len = 0;
   pthread_mutex_lock(&s->keep_mu);
-  int bad = kept_read(s, &data, &len);
+  int bad = st_studio_read(s, "kept.jsonl", &data, &len);
   pthread_mutex_unlock(&s->keep_mu);
   cJSON *found = NULL;
   for (size_t a = 0; !bad && a < len && !found;) {

@@ -143,7 +143,7 @@ int st_route(st_studio *s, const st_http *rq, st_reply *rep) {
     if (!strcmp(p, "/api/sweep")) {
       char name[256];
       if (!rq->query || !st_query_get(rq->query, "name", name, sizeof name))
-        return st_reply_error(rep, 400, "name", "name: which sweep file");
+        return st_reply_error(rep, 400, "name", "name: which sweep file (empty: a new grid)");
       return st_api_sweep(s, name, rep);
     }
     if (!strcmp(p, "/api/kept")) return st_api_kept(s, rep);
@@ -154,6 +154,7 @@ int st_route(st_studio *s, const st_http *rq, st_reply *rep) {
     if (!strcmp(p, "/api/generate")) return st_api_generate(s, rq, rep);
     if (!strcmp(p, "/api/stop")) return st_api_stop(s, rq, rep);
     if (!strcmp(p, "/api/keep")) return st_api_keep(s, rq, rep);
+    if (!strcmp(p, "/api/cell")) return st_api_cell(s, rq, rep);
     return st_reply_error(rep, 404, NULL, "no such endpoint");
   }
   if (get) return serve_asset(!strcmp(p, "/") ? "/index.html" : p, rep);

@@ -182,6 +182,13 @@ int st_api_stop(st_studio *s, const st_http *rq, st_reply *rep);
 int st_api_keep(st_studio *s, const st_http *rq, st_reply *rep);
 int st_api_kept(st_studio *s, st_reply *rep);
 int st_api_download(st_studio *s, const char *query, st_reply *rep);
+/* POST /api/cell {"generation":G,"sweep":NAME}: a finished sample kept as a cell of that grid
+ * in RUN/studio/cells.jsonl (sweep records with "sweep":NAME); /api/sweep returns them. */
+int st_api_cell(st_studio *s, const st_http *rq, st_reply *rep);
+/* RUN/studio/NAME: read ("" when absent; -1 when unreadable), and appended to atomically
+ * (*lines: the lines before; call with keep_mu held). */
+int st_studio_read(const st_studio *s, const char *name, char **data, size_t *len);
+int st_studio_append(const st_studio *s, const char *name, const pal_buf *line, int *lines, pal_error *err);
 /* A query parameter's value (URL-decoded into out); 0 when absent. */
 int st_query_get(const char *query, const char *name, char *out, size_t n);
 

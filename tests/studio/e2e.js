@@ -154,6 +154,11 @@ async function shot(page, name) {
   await page.waitForFunction(() => document.querySelectorAll('#sweep-grid td.cell.missing').length === 5 &&
                                   !document.querySelector('#sweep-grid td.writing'), { timeout: 30000 });
   check(await page.$$eval('#sweep-grid .measures', (m) => m.length) === 7, 'the clicked cell was written, with its measures');
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  await clickTab(page, 'sweep');
+  await page.waitForFunction(() => document.querySelectorAll('#sweep-grid .measures').length === 7, { timeout: 10000 });
+  check(true, 'and it is still there after a reload (RUN/studio/cells.jsonl)');
   await shot(page, 'sweep');
 
   // kept: the texts, their commands, downloads

@@ -98,6 +98,14 @@ static int reproduces(const char *record_json, const char *run) {
   return same;
 }
 
+/* One generation; returns the body (caller frees). */
+static pal_studio_reply generate(pal_studio *s, const char *body) { return post(s, "/api/generate", body); }
+
+static long generation_of(const char *body) {
+  const char *p = strstr(body, "\"generation\":");
+  return p ? strtol(p + 13, NULL, 10) : -1;
+}
+
 static void test_auth_and_page(pal_studio *s) {
   pal_studio_reply r = call(s, "GET", "/api/run", NULL, NULL, NULL);
   CHECK(r.status == 403, "no token: 403 (%d)", r.status);
@@ -172,6 +180,29 @@ static void test_run_and_sweeps(pal_studio *s) {
         "with their degeneration measures");
   cJSON_Delete(j);
   pal_studio_reply_free(&r);
+  /* a cell written on click: kept as a sweep record of its grid, returned with it */
+  r = generate(s, "{\"mode\":\"sample\",\"checkpoints\":[8],\"prompt\":\"The\",\"length\":24,\"seed\":3,\"temperature\":0}");
+  long gen = generation_of(r.body.data);
+  pal_studio_reply_free(&r);
+  char body[128];
+  snprintf(body, sizeof body, "{\"generation\":%ld,\"sweep\":\"sweep.jsonl\"}", gen);
+  r = post(s, "/api/cell", body);
+  CHECK(r.status == 200 && strstr(r.body.data, "\"step\":8,\"temperature\":0,") && strstr(r.body.data, "\"degenerate\":"),
+        "a cell is kept as a sweep record: %.120s", r.body.data);
+  pal_studio_reply_free(&r);
+  r = post(s, "/api/cell", "{\"generation\":1,\"sweep\":\"../x\"}");
+  CHECK(r.status == 400, "a cell for a grid named with a path: 400");
+  pal_studio_reply_free(&r);
+  r = get(s, "/api/sweep", "name=sweep.jsonl");
+  j = cJSON_Parse(r.body.data);
+  const cJSON *cells = cJSON_GetObjectItemCaseSensitive(j, "cells");
+  CHECK(cJSON_GetArraySize(cells) == 1 && cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cells, 0), "step")->valueint == 8,
+        "the grid returns it among its cells");
+  cJSON_Delete(j);
+  pal_studio_reply_free(&r);
+  r = get(s, "/api/sweep", "name=");
+  CHECK(r.status == 200 && strstr(r.body.data, "\"cells\":[]"), "a new grid (no file) has its own cells");
+  pal_studio_reply_free(&r);
   const char *bad[] = {"name=log.jsonl", "name=..%2Flog.jsonl", "name=%2Fetc%2Fpasswd", "name=run.json"};
   for (int i = 0; i < 4; i++) {
     r = get(s, "/api/sweep", bad[i]);
@@ -239,13 +270,6 @@ static void test_validation(pal_studio *s) {
   pal_buf_free(&big);
 }
 
-/* One generation; returns the body (caller frees). */
-static pal_studio_reply generate(pal_studio *s, const char *body) { return post(s, "/api/generate", body); }
-
-static long generation_of(const char *body) {
-  const char *p = strstr(body, "\"generation\":");
-  return p ? strtol(p + 13, NULL, 10) : -1;
-}
 
 static void test_generate_and_keep(pal_studio *s) {
   pal_studio_reply r = generate(s, "{\"mode\":\"sample\",\"checkpoints\":[12],\"prompt\":\"<script>alert(1)</script> The\","

@@ -458,13 +458,14 @@ async function loadSweepList() {
 }
 async function loadSweep() {
   const name = $('sweep-file').value;
-  S.sweep.records = [];
-  if (name) {
-    try { S.sweep.records = (await api('/api/sweep?name=' + encodeURIComponent(name))).records; }
-    catch (e) { $('error').textContent = e.message; }
-    const temps = [...new Set(S.sweep.records.map((r) => r.temperature))].sort((a, b) => a - b);
-    if (temps.length) $('sweep-temps').value = temps.join(',');
-  }
+  S.sweep.records = []; S.sweep.extra = {};
+  try {
+    const j = await api('/api/sweep?name=' + encodeURIComponent(name));
+    S.sweep.records = j.records;
+    for (const c of j.cells) S.sweep.extra[cellKey(c.step, c.temperature)] = c;   // cells written on earlier clicks
+  } catch (e) { $('error').textContent = e.message; }
+  const temps = [...new Set(S.sweep.records.map((r) => r.temperature))].sort((a, b) => a - b);
+  if (temps.length) $('sweep-temps').value = temps.join(',');
   renderSweep();
 }
 function sweepTemps() {
@@ -520,15 +521,17 @@ async function sweepCell(td, i, t) {
   }
   clear(td); td.classList.remove('missing'); td.classList.add('writing');
   const box = el('span', 'txt'); td.appendChild(box);
-  let text = '';
+  let text = '', gen = null;
   try {
     await stream(q, (name, d) => {
+      if (name === 'start') gen = d.generation;
       if (name === 'token') { text += d.t; box.textContent = text; }
       if (name === 'end') {
         const rec = Object.assign({ step: S.run.checkpoints[i].step, temperature: t, seed: q.seed, text: d.text }, d.measures);
         S.sweep.extra[cellKey(rec.step, t)] = rec; fillCell(td, [rec]);
       }
     });
+    if (gen) await api('/api/cell', { generation: gen, sweep: $('sweep-file').value });   // kept for the next visit
   } catch (e) { td.textContent = e.message; }
   td.classList.remove('writing');
 }
