@@ -8,7 +8,9 @@
 
 #include "palimpsest/util.h"
 #include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 #include "palimpsest/io.h"
+#include "palimpsest/shard.h"
 #include "palimpsest/tokenizer.h"
 #include "palimpsest/corpus.h"
 #include "palimpsest/train.h"

@@ -97,10 +97,6 @@ typedef struct pal_clean_opts {
  * P* and Sm/Sc/Sk symbols (dashes become a space), digits = Nd/Nl/No ("½"), apostrophes =
  * ' ’ ʼ, brackets = Ps/Pe. Invalid UTF-8 is copied byte for byte. Ends are trimmed. */
 int  pal_clean_unit(const char *in, size_t len, const pal_clean_opts *o, pal_buf *out);
-/* Characters (code points; each invalid byte counts as one), not bytes. */
-size_t pal_utf8_count_chars(const char *s, size_t len);
-/* Number of invalid UTF-8 sequences in s; *first gets the offset of the first (may be NULL). */
-size_t pal_utf8_invalid(const char *s, size_t len, size_t *first);
 
 /* ---------------------------------------------------------------- the mixture */
 typedef struct pal_mix_source {

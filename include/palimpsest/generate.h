@@ -151,10 +151,15 @@ typedef struct pal_gen_opts {
 /* Called once per generated token: row, index i in the row, id, the voice that wrote it. */
 typedef int (*pal_gen_token_fn)(void *ud, int row, int i, int id, int voice);
 
+/* Why a row ended: its --length, the eot id, or a stop string. */
+typedef enum { PAL_STOP_LENGTH = 0, PAL_STOP_EOT = 1, PAL_STOP_STRING = 2 } pal_stop_reason;
+/* "length", "eot", "stop": the names records use. */
+const char *pal_stop_reason_name(pal_stop_reason r);
+
 typedef struct pal_gen_result {
   pal_ids *ids;               /* (n_rows) generated ids of each row (owned) */
   int n_rows;
-  int *stop_reason;           /* (n_rows) 0 length, 1 eot, 2 stop string */
+  pal_stop_reason *stop_reason;   /* (n_rows) */
   double prompt_s, gen_s;     /* seconds reading the prompt, and generating after it */
 } pal_gen_result;
 void pal_gen_result_free(pal_gen_result *r);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 #include "palimpsest/util.h"
 
 /* ---- Learning-rate schedules (schedule.c). Steps count from 1. Warmup: lr * step/warmup for

@@ -64,19 +64,6 @@ typedef struct mix_cli {
   owned strs;
 } mix_cli;
 
-static char *unescape(const char *s) {
-  char *out = malloc(strlen(s) + 1), *w = out;
-  if (!out) return NULL;
-  for (; *s; s++) {
-    if (*s == '\\' && s[1]) {
-      s++;
-      *w++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s == '0' ? '\0' : *s;
-    } else *w++ = *s;
-  }
-  *w = 0;
-  return out;
-}
-
 static int parse_long(const char *v, long lo, long *out) {
   char *end;
   errno = 0;
@@ -175,7 +162,7 @@ static int set_global_key(mix_cli *m, const char *key, const char *val, char *wh
     if (errno || end == val || *end || val[0] == '-') { snprintf(why, wn, "seed: '%s' is not a whole number", val); return -1; }
     m->opt.seed = x;
   } else if (!strcmp(key, "separator")) {
-    char *s = own(&m->strs, unescape(val));
+    char *s = own(&m->strs, pal_unescape(val));
     if (!s) { snprintf(why, wn, "out of memory"); return -1; }
     m->opt.separator = s;
   } else {

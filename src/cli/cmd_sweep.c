@@ -121,25 +121,25 @@ int pal_cmd_sweep(int argc, char **argv) {
         line.len = 0;
         int e = gen_decode(tok, res.ids[k].data, res.ids[k].len, &text);
         e |= pal_buf_printf(&line, "{\"run\":");
-        e |= gen_json_str(&line, run, strlen(run));
+        e |= pal_json_str(&line, run, strlen(run));
         e |= pal_buf_printf(&line, ",\"checkpoint\":");
-        e |= gen_json_str(&line, refs[c].path, strlen(refs[c].path));
+        e |= pal_json_str(&line, refs[c].path, strlen(refs[c].path));
         e |= pal_buf_printf(&line, ",\"step\":%ld,\"temperature\":%.6g,\"seed\":%llu,\"sample\":%d,\"prompt\":",
                             refs[c].step, (double)temps[t], (unsigned long long)seeds[k], r);
-        e |= gen_json_str(&line, prompt_text.data, prompt_text.len);
+        e |= pal_json_str(&line, prompt_text.data, prompt_text.len);
         e |= pal_buf_printf(&line, ",\"settings\":{\"length\":%d,\"top_k\":%d,\"top_p\":%.6g,\"min_p\":%.6g,"
                             "\"repetition_penalty\":%.6g,\"no_repeat_ngram\":%d,\"stop\":[",
                             g.length, g.s.top_k, (double)g.s.top_p, (double)g.s.min_p,
                             (double)g.s.repetition_penalty, g.s.no_repeat_ngram);
         for (int s = 0; s < g.stops.n; s++) {
           if (s) e |= pal_buf_append(&line, ",", 1);
-          e |= gen_json_str(&line, g.stops.items[s], strlen(g.stops.items[s]));
+          e |= pal_json_str(&line, g.stops.items[s], strlen(g.stops.items[s]));
         }
         e |= pal_buf_printf(&line, "]},\"text\":");
-        e |= gen_json_str(&line, text.data, text.len);
+        e |= pal_json_str(&line, text.data, text.len);
         e |= pal_buf_printf(&line, ",\"tokens\":%zu,\"stop\":\"%s\",\"distinct_1\":%.6g,\"distinct_2\":%.6g,"
                             "\"longest_repeat\":%d,\"repeat_share\":%.6g,\"degenerate\":%s}\n",
-                            res.ids[k].len, res.stop_reason[k] == 1 ? "eot" : res.stop_reason[k] == 2 ? "stop" : "length",
+                            res.ids[k].len, pal_stop_reason_name(res.stop_reason[k]),
                             d.distinct_1, d.distinct_2, d.longest_repeat, d.repeat_share, d.degenerate ? "true" : "false");
         if (e) { pal_gen_result_free(&res); gen_models_close(&ms); goto oom; }
         fwrite(line.data, 1, line.len, af.fp);

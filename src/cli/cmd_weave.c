@@ -171,11 +171,11 @@ int pal_cmd_weave(int argc, char **argv) {
   }
   if (fmt == GEN_FMT_JSONL) {
     int e = pal_buf_printf(&head, "{\"type\":\"weave\",\"schedule\":");
-    e |= gen_json_str(&head, schedule, strlen(schedule));
+    e |= pal_json_str(&head, schedule, strlen(schedule));
     e |= pal_buf_printf(&head, ",\"context\":\"%s\",\"checkpoints\":[", own ? "own" : "shared");
     for (int i = 0; i < n_ckpt; i++) {
       e |= pal_buf_printf(&head, "%s{\"index\":%d,\"step\":%ld,\"path\":", i ? "," : "", i, ms.steps[i]);
-      e |= gen_json_str(&head, ms.paths[i], strlen(ms.paths[i]));
+      e |= pal_json_str(&head, ms.paths[i], strlen(ms.paths[i]));
       e |= pal_buf_printf(&head, "}");
     }
     e |= pal_buf_printf(&head, "]");
@@ -194,7 +194,7 @@ int pal_cmd_weave(int argc, char **argv) {
     }
     e |= pal_buf_printf(&head, ",\"seed\":%ld,\"temperature\":%.6g,\"length\":%d,\"n\":%d,\"prompt\":", g.seed,
                         (double)g.s.temperature, g.length, g.n);
-    e |= gen_json_str(&head, prompt_text.data, prompt_text.len);
+    e |= pal_json_str(&head, prompt_text.data, prompt_text.len);
     e |= pal_buf_printf(&head, "}\n");
     if (e) goto oom;
     fwrite(head.data, 1, head.len, stdout);

@@ -62,29 +62,13 @@ void gen_cli_free(gen_cli_opts *o) {
   pal_strs_free(&o->stops);
 }
 
-/* "\n" -> newline, "\t" -> tab, "\\" -> backslash; anything else is kept as written. */
-static char *unescape(const char *s) {
-  char *out = malloc(strlen(s) + 1), *w = out;
-  if (!out) return NULL;
-  for (; *s; s++) {
-    if (s[0] == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
-      *w++ = s[1] == 'n' ? '\n' : s[1] == 't' ? '\t' : '\\';
-      s++;
-    } else {
-      *w++ = *s;
-    }
-  }
-  *w = 0;
-  return out;
-}
-
 int gen_cli_check(const char *cmd, gen_cli_opts *o) {
   pal_error err = {{0}};
   if (o->stops.n) {
     o->stop_copies = calloc((size_t)o->stops.n, sizeof *o->stop_copies);
     if (!o->stop_copies) return pal_cli_fail("out of memory"), -1;
     for (int i = 0; i < o->stops.n; i++) {
-      if (!(o->stop_copies[i] = unescape(o->stops.items[i]))) return pal_cli_fail("out of memory"), -1;
+      if (!(o->stop_copies[i] = pal_unescape(o->stops.items[i]))) return pal_cli_fail("out of memory"), -1;
       if (!o->stop_copies[i][0]) return pal_cli_fail("%s: --stop: an empty string", cmd), -1;
       o->stops.items[i] = o->stop_copies[i];
     }
@@ -211,25 +195,6 @@ int gen_prompt(const gen_cli_opts *o, pal_tokenizer *tok, int eot, int vocab, pa
   return 0;
 }
 
-int gen_json_str(pal_buf *b, const char *s, size_t len) {
-  pal_buf clean = {0};
-  if (pal_utf8_sanitize(&clean, s ? s : "", s ? len : 0)) return -1;
-  int rc = pal_buf_append(b, "\"", 1);
-  for (size_t i = 0; i < clean.len && !rc; i++) {
-    unsigned char c = (unsigned char)clean.data[i];
-    if (c == '"') rc = pal_buf_append(b, "\\\"", 2);
-    else if (c == '\\') rc = pal_buf_append(b, "\\\\", 2);
-    else if (c == '\n') rc = pal_buf_append(b, "\\n", 2);
-    else if (c == '\t') rc = pal_buf_append(b, "\\t", 2);
-    else if (c == '\r') rc = pal_buf_append(b, "\\r", 2);
-    else if (c < 0x20 || c == 0x7f) rc = pal_buf_printf(b, "\\u%04x", c);
-    else rc = pal_buf_append(b, (const char *)&c, 1);
-  }
-  if (!rc) rc = pal_buf_append(b, "\"", 1);
-  pal_buf_free(&clean);
-  return rc;
-}
-
 int gen_decode(const pal_tokenizer *tok, const int *ids, size_t n, pal_buf *out) {
   if (pal_buf_append(out, "", 0)) return -1;
   for (size_t i = 0; tok && i < n; i++) {
@@ -311,7 +276,7 @@ int gen_printer_token(void *ud, int row, int i, int id, int voice) {
     for (int m = 1; m < v->n; m++) if (v->weight[m] > v->weight[dom]) dom = m;
     int model = v->model[dom];
     int rc = pal_buf_printf(&b, "{\"type\":\"token\",\"sample\":%d,\"i\":%d,\"id\":%d,\"text\":", row, i, id);
-    rc |= gen_json_str(&b, pend->data, k);
+    rc |= pal_json_str(&b, pend->data, k);
     rc |= pal_buf_printf(&b, ",\"voice\":%d,\"checkpoint\":%d,\"step\":%ld", voice,
                          model < p->n_models_ckpt ? model : -1, p->model_steps[model]);
     if (v->n > 1) {
@@ -330,10 +295,6 @@ int gen_printer_token(void *ud, int row, int i, int id, int voice) {
   fflush(p->fp);
   if (ferror(p->fp)) { p->write_failed = 1; return -1; }
   return 0;
-}
-
-static const char *stop_name(int reason) {
-  return reason == 1 ? "eot" : reason == 2 ? "stop" : "length";
 }
 
 int gen_printer_finish(gen_printer *p, const pal_gen_result *res, const pal_ids *prompt,
@@ -356,14 +317,14 @@ int gen_printer_finish(gen_printer *p, const pal_gen_result *res, const pal_ids 
       if (p->weave) {
         rc |= pal_buf_printf(&b, "{\"type\":\"end\",\"sample\":%d,\"seed\":%llu,\"text\":", r,
                              (unsigned long long)(seed + (uint64_t)r));
-        rc |= gen_json_str(&b, text.data, text.len);
-        rc |= pal_buf_printf(&b, ",\"tokens\":%zu,\"stop\":\"%s\"}\n", ids->len, stop_name(res->stop_reason[r]));
+        rc |= pal_json_str(&b, text.data, text.len);
+        rc |= pal_buf_printf(&b, ",\"tokens\":%zu,\"stop\":\"%s\"}\n", ids->len, pal_stop_reason_name(res->stop_reason[r]));
       } else {
         rc |= pal_buf_printf(&b, "{\"sample\":%d,\"seed\":%llu,\"prompt\":", r, (unsigned long long)(seed + (uint64_t)r));
-        rc |= gen_json_str(&b, prompt_text, strlen(prompt_text));
+        rc |= pal_json_str(&b, prompt_text, strlen(prompt_text));
         rc |= pal_buf_printf(&b, ",\"text\":");
-        rc |= gen_json_str(&b, text.data, text.len);
-        rc |= pal_buf_printf(&b, ",\"tokens\":%zu,\"stop\":\"%s\",\"ids\":[", ids->len, stop_name(res->stop_reason[r]));
+        rc |= pal_json_str(&b, text.data, text.len);
+        rc |= pal_buf_printf(&b, ",\"tokens\":%zu,\"stop\":\"%s\",\"ids\":[", ids->len, pal_stop_reason_name(res->stop_reason[r]));
         for (size_t i = 0; i < ids->len; i++) rc |= pal_buf_printf(&b, "%s%d", i ? "," : "", ids->data[i]);
         rc |= pal_buf_printf(&b, "]}\n");
       }

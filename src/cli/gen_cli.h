@@ -49,8 +49,6 @@ int  gen_tokenizer_open(pal_tokenizer **tok, const char *flag_dir, const char *c
 int  gen_prompt(const gen_cli_opts *o, pal_tokenizer *tok, int eot, int vocab, pal_ids *ids,
                 pal_error *err);
 
-/* Appends s[0..len) as a JSON string (quotes included; invalid UTF-8 becomes U+FFFD). */
-int  gen_json_str(pal_buf *b, const char *s, size_t len);
 /* Decodes ids to bytes (tok NULL: an empty string). */
 int  gen_decode(const pal_tokenizer *tok, const int *ids, size_t n, pal_buf *out);
 

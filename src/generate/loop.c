@@ -85,6 +85,10 @@ static int stop_hit(const pal_gen_opts *o, const pal_buf *text, size_t added) {
   return 0;
 }
 
+const char *pal_stop_reason_name(pal_stop_reason r) {
+  return r == PAL_STOP_EOT ? "eot" : r == PAL_STOP_STRING ? "stop" : "length";
+}
+
 void pal_gen_result_free(pal_gen_result *r) {
   if (!r) return;
   for (int i = 0; i < r->n_rows && r->ids; i++) pal_ids_free(&r->ids[i]);
@@ -266,7 +270,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
       float *lr = logits + (size_t)r * V;
       const pal_sample_opts *so = o->row_sample ? &o->row_sample[r] : &o->sample;
       int id = pal_sample_logits(&sampler, lr, rs->hist.data, rs->hist.len, so, &rs->rng);
-      if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = 1; continue; }
+      if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = PAL_STOP_EOT; continue; }
       rs->reader[rs->hist.len] = -1;
       if (pal_ids_push(&rs->hist, id) || pal_ids_push(&res->ids[r], id)) {
         pal_errorf(err, "generate: out of memory"); goto done;
@@ -277,7 +281,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
         const char *bytes = pal_tokenizer_token_bytes(tok, id, &bl);
         if (sched) pal_schedule_note(sched, &rs->st, bytes, bytes ? bl : 0);
         if (bytes && pal_buf_append(&rs->text, bytes, bl)) { pal_errorf(err, "generate: out of memory"); goto done; }
-        if (stop_hit(o, &rs->text, bl)) { rs->done = 1; res->stop_reason[r] = 2; }
+        if (stop_hit(o, &rs->text, bl)) { rs->done = 1; res->stop_reason[r] = PAL_STOP_STRING; }
       }
     }
   }

@@ -141,13 +141,6 @@ void pal_schedule_free(pal_schedule *s) {
   s->n_list = 0;
 }
 
-static uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 int pal_schedule_pick(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
   int K = s->n_voices;
   if (K <= 1) return 0;
@@ -162,7 +155,7 @@ int pal_schedule_pick(const pal_schedule *s, const pal_sched_state *st, int i, i
     if (stage >= K) stage = K - 1;
     return s->order[s->kind == PAL_SCHED_TIMELAPSE ? stage : K - 1 - stage];
   }
-  case PAL_SCHED_RANDOM: return (int)(mix64(s->seed ^ mix64((uint64_t)i)) % (uint64_t)K);
+  case PAL_SCHED_RANDOM: return (int)(pal_mix64(s->seed ^ pal_mix64((uint64_t)i)) % (uint64_t)K);
   case PAL_SCHED_LIST: return s->list[i % s->n_list];
   case PAL_SCHED_LINES:
   case PAL_SCHED_SENTENCES: return st ? st->turn % K : 0;

@@ -197,16 +197,11 @@ static heap_ent heap_pop(heap *h) {
 }
 
 /* ---- writing vocab.json + merges.txt */
-static int append_json_string(pal_buf *b, const uint8_t *bytes, size_t n) {
+static int append_vocab_string(pal_buf *b, const uint8_t *bytes, size_t n) {
   char *s;
   size_t sl;
   if (pal_bytes_to_vocab_string(bytes, n, &s, &sl)) return -1;
-  int rc = pal_buf_append(b, "\"", 1);
-  for (size_t i = 0; i < sl && !rc; i++) {
-    if (s[i] == '"' || s[i] == '\\') rc = pal_buf_append(b, "\\", 1);
-    if (!rc) rc = pal_buf_append(b, s + i, 1);
-  }
-  if (!rc) rc = pal_buf_append(b, "\"", 1);
+  int rc = pal_json_str(b, s, sl);   /* printable code points only: " and \\ are escaped */
   free(s);
   return rc;
 }
@@ -217,7 +212,7 @@ static int write_outputs(const char *dir, const pal_buf *tok_bytes, const uint32
   int rc = pal_buf_append(&v, "{", 1);
   for (int id = 0; id < n_tok && !rc; id++) {
     if (id) rc = pal_buf_append(&v, ", ", 2);
-    if (!rc) rc = append_json_string(&v, (const uint8_t *)tok_bytes->data + off[id], off[id + 1] - off[id]);
+    if (!rc) rc = append_vocab_string(&v, (const uint8_t *)tok_bytes->data + off[id], off[id + 1] - off[id]);
     if (!rc) rc = pal_buf_printf(&v, ": %d", id);
   }
   if (!rc) rc = pal_buf_printf(&v, ", \"<|endoftext|>\": %d}\n", n_tok);

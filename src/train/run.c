@@ -8,15 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <stdarg.h>
 #include "train/trainer_internal.h"
-
-void pal_train_pathf(char *out, size_t n, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(out, n, fmt, ap);
-  va_end(ap);
-}
 
 /* "checkpoint-123" -> 123; -1 when the name is anything else. */
 static long checkpoint_step(const char *name) {
@@ -47,7 +39,7 @@ int pal_run_list_checkpoints(const char *run_dir, long **steps, int *n, pal_erro
     long s = checkpoint_step(e->d_name);
     if (s < 0) continue;
     char path[4096];
-    pal_train_pathf(path, sizeof path, "%s/%s/trainer_state.json", run_dir, e->d_name);
+    pal_pathf(path, sizeof path, "%s/%s/trainer_state.json", run_dir, e->d_name);
     struct stat st;
     if (stat(path, &st) != 0) continue;
     if (*n == cap) {
@@ -71,7 +63,7 @@ int pal_run_remove_dir(const char *dir, pal_error *err) {
   while ((e = readdir(d))) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
     char path[4096];
-    pal_train_pathf(path, sizeof path, "%s/%s", dir, e->d_name);
+    pal_pathf(path, sizeof path, "%s/%s", dir, e->d_name);
     if (unlink(path) != 0) rc = pal_errorf(err, "%s: cannot remove: %s", path, strerror(errno));
   }
   closedir(d);
@@ -86,7 +78,7 @@ void pal_run_clean_temporaries(const char *run_dir) {
   while ((e = readdir(d))) {
     if (strncmp(e->d_name, "checkpoint-", 11) || !strstr(e->d_name, ".tmp")) continue;
     char path[4096];
-    pal_train_pathf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+    pal_pathf(path, sizeof path, "%s/%s", run_dir, e->d_name);
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) pal_run_remove_dir(path, NULL);
     else unlink(path);
@@ -102,7 +94,7 @@ int pal_run_rotate(const char *run_dir, int keep, pal_error *err) {
   int rc = 0;
   for (int i = 0; i + keep < n && rc == 0; i++) {
     char path[4096];
-    pal_train_pathf(path, sizeof path, "%s/checkpoint-%ld", run_dir, steps[i]);
+    pal_pathf(path, sizeof path, "%s/checkpoint-%ld", run_dir, steps[i]);
     rc = pal_run_remove_dir(path, err);
   }
   free(steps);

@@ -219,7 +219,7 @@ static int log_val(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *err
     if (isnan(losses[s])) continue;
     tr->line.len = 0;
     pal_buf_printf(&tr->line, "{\"type\":\"val\",\"step\":%ld,\"source\":", tr->step);
-    pal_train_json_str(&tr->line, tr->sources[s].name);
+    pal_json_cstr(&tr->line, tr->sources[s].name);
     pal_buf_printf(&tr->line, ",\"loss\":%.9g}", losses[s]);
     rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
   }
@@ -237,7 +237,7 @@ static int save_and_log(pal_trainer *tr, const pal_train_hooks *hooks, pal_error
   if (pal_trainer_log(tr, line, err)) return -1;
   if (hooks && hooks->on_save) {
     char path[4096];
-    pal_train_pathf(path, sizeof path, "%s/checkpoint-%ld", tr->run_dir, tr->step);
+    pal_pathf(path, sizeof path, "%s/checkpoint-%ld", tr->run_dir, tr->step);
     hooks->on_save(hooks->ctx, tr->step, path, secs);
   }
   return 0;
@@ -253,7 +253,7 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
     if (c >= 0 && (s == 1 || c != pal_curriculum_source(o, tr->n_sources, s - 1))) {
       tr->line.len = 0;
       pal_buf_printf(&tr->line, "{\"type\":\"swap\",\"step\":%ld,\"source\":", s);
-      pal_train_json_str(&tr->line, tr->sources[c].name);
+      pal_json_cstr(&tr->line, tr->sources[c].name);
       pal_buf_append(&tr->line, "}", 1);
       int rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
         if (rc) return -1;
@@ -269,7 +269,7 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
     tr->line.len = 0;
     pal_buf_printf(&tr->line, "{\"type\":\"train\",\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
                        "\"tokens_per_s\":%.1f,\"source\":", info.step, info.loss, info.lr, info.grad_norm, info.tokens_per_s);
-    pal_train_json_str(&tr->line, tr->sources[info.source].name);
+    pal_json_cstr(&tr->line, tr->sources[info.source].name);
     pal_buf_printf(&tr->line, ",\"elapsed_s\":%.3f}", info.elapsed_s);
     int rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
     if (rc) return -1;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 #include "tiny_fixture.h"
 
 static void test_config(void) {
