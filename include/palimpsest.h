@@ -14,6 +14,7 @@
 #include "palimpsest/tokenizer.h"
 #include "palimpsest/corpus.h"
 #include "palimpsest/train.h"
+#include "palimpsest/run.h"
 #include "palimpsest/generate.h"
 #include "palimpsest/present.h"
 

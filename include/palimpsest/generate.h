@@ -5,6 +5,7 @@
 #define PALIMPSEST_GENERATE_H
 #include <stddef.h>
 #include <stdint.h>
+#include "palimpsest/io.h"
 #include "palimpsest/model.h"
 #include "palimpsest/tokenizer.h"
 #include "palimpsest/util.h"
@@ -186,18 +187,14 @@ typedef struct pal_degen {
 #define PAL_REPEAT_N 4
 void pal_degen_measure(const int *ids, size_t n, pal_degen *out);
 
-/* ---- Checkpoints of a run (the only part that reads files). */
-typedef struct pal_ckpt_ref { char *path; long step; } pal_ckpt_ref;
-/* Lists the folders RUN/checkpoint-N, sorted by step (trainer_state.json's "step", else N).
- * None is an error ("RUN: the run folder has no checkpoint-N folders"). Caller frees with
- * pal_ckpt_refs_free. */
-int  pal_list_checkpoints(const char *run, pal_ckpt_ref **out, int *n, pal_error *err);
-/* Step of one model directory: trainer_state.json, else checkpoint-N in its name, else -1. */
-long pal_checkpoint_step(const char *dir);
-/* Keeps the refs a selection names: "all", "every:K" (every K-th, always the last), or a
- * list of steps "60,200". A step the run lacks fails naming it. */
+/* ---- Checkpoints of a run (checkpoints.c; the lister is io's pal_checkpoints_list). */
+/* The checkpoint-N folders of RUN (steps from trainer_state.json) that sel keeps: "all"
+ * (or NULL), "every:K" (every K-th, always the last), or a list of steps "60,200". None at
+ * all, or a step the run lacks, fails naming it. */
+int  pal_gen_checkpoints(const char *run, const char *sel, pal_ckpt_ref **out, int *n,
+                         pal_error *err);
+/* Keeps the refs a selection names (as above) in place. */
 int  pal_select_checkpoints(pal_ckpt_ref *refs, int *n, const char *sel, const char *run,
                             pal_error *err);
-void pal_ckpt_refs_free(pal_ckpt_ref *refs, int n);
 
 #endif

@@ -82,6 +82,21 @@ int  pal_model_dir_save(const char *dir, const pal_config *cfg, const pal_params
  * *eot_id = the id of "<|endoftext|>" or -1. For `init`, without loading the tokenizer. */
 int  pal_vocab_info(const char *tokdir, int *vocab_size, int *eot_id, pal_error *err);
 
+/* ---- A run folder's checkpoints, RUN/checkpoint-N (checkpoints.c): the one name parser
+ * and lister, for the trainer and for generation. */
+typedef struct pal_ckpt_ref { char *path; long step; } pal_ckpt_ref;
+enum { PAL_CKPT_COMPLETE = 1,     /* only folders holding trainer_state.json (a finished save) */
+       PAL_CKPT_STATE_STEP = 2 }; /* the step from trainer_state.json's "step" when it has one */
+/* The N of a path whose last component is "checkpoint-N" (digits only), else -1: a
+ * temporary "checkpoint-8.tmp.77" is none. */
+long pal_checkpoint_name_step(const char *path);
+/* Step of one model directory: trainer_state.json, else checkpoint-N in its name, else -1. */
+long pal_checkpoint_step(const char *dir);
+/* The folders RUN/checkpoint-N the flags accept, sorted by step (then path). *out is malloc'd
+ * (NULL with *n = 0 when there are none: not an error here). Free with pal_ckpt_refs_free. */
+int  pal_checkpoints_list(const char *run, unsigned flags, pal_ckpt_ref **out, int *n, pal_error *err);
+void pal_ckpt_refs_free(pal_ckpt_ref *refs, int n);
+
 /* ---- llm.c token shards: 256 int32 header (magic 20240520, version 1, count), then uint16. */
 #define PAL_SHARD_MAGIC 20240520
 int  pal_shard_write(const char *path, const int *tokens, size_t n, pal_error *err);

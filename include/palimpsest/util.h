@@ -93,6 +93,8 @@ void pal_format_duration(char *buf, size_t n, double seconds);
 
 /* The shortest decimal that reads back as v ("1e-05", not "9.99999975e-06"); buf >= 32. */
 void pal_format_float(char *buf, size_t n, float v);
+/* The same for a double (6 to 17 significant digits). */
+void pal_format_double(char *buf, size_t n, double v);
 
 /* ---- Hashes (hash.c). 64-bit FNV-1a for fingerprints and cache keys (chain calls, start
  * from PAL_FNV_INIT); the splitmix64 finalizer for counter-based random streams. */
@@ -121,6 +123,71 @@ char *pal_unescape(const char *s);
 
 /* Copies src to dst atomically (through pal_atomic_open), streaming 1 MB at a time. */
 int  pal_copy_file(const char *src, const char *dst, pal_error *err);
+
+/* ---- Lists and settings (opts.c). One description of a setting serves every front end:
+ * the command line's flags, the arguments a run.json records, a server's parameters. */
+typedef struct pal_strs { const char **items; int n; } pal_strs;   /* a growable string list */
+int  pal_strs_push(pal_strs *s, const char *v);       /* borrows v; -1 when out of memory */
+int  pal_strs_push_dup(pal_strs *s, const char *v);   /* pushes a copy (free with _free_all) */
+void pal_strs_free(pal_strs *s);                      /* the array only */
+void pal_strs_free_all(pal_strs *s);                  /* the items too */
+typedef struct pal_longs { long *v; int n; } pal_longs;
+/* "200,100,300" -> values >= lo (appended to a cleared out); -1 on any other text or memory. */
+int  pal_parse_longs(const char *s, long lo, pal_longs *out);
+void pal_longs_free(pal_longs *l);
+
+typedef enum { PAL_OPT_FLAG, PAL_OPT_INT, PAL_OPT_LONG, PAL_OPT_U64, PAL_OPT_FLOAT, PAL_OPT_DOUBLE,
+               PAL_OPT_STR, PAL_OPT_STRS, PAL_OPT_ENUM, PAL_OPT_CUSTOM } pal_opt_kind;
+/* PAL_OPT_ENUM: the names of an int-sized enum field, {NULL} ends the list. */
+typedef struct pal_enum_name { const char *name; int value; } pal_enum_name;
+/* PAL_OPT_CUSTOM: parse fills err with what is wrong ("only 'embeddings' can be frozen");
+ * format writes the recorded value into buf and returns 0, or 1 when the setting is at its
+ * default and is recorded nowhere, or -1. */
+typedef struct pal_opt_custom {
+  int (*parse)(void *dest, const char *s, pal_error *err);
+  int (*format)(const void *src, char *buf, size_t n);
+} pal_opt_custom;
+
+/* One flag bound to its variable: dest is int* (FLAG, INT, ENUM), long*, uint64_t* (U64,
+ * parsed as a signed 64-bit integer), float*, double*, const char** (STR: borrows the
+ * argument) or pal_strs* (STRS: repeatable), or what a custom parser takes. */
+typedef struct pal_opt {
+  const char *name;      /* without the leading "--" */
+  pal_opt_kind kind;
+  void *dest;
+  const char *help;      /* one line, the default in it */
+  int seen;              /* set by the parser */
+  const void *ext;       /* ENUM: pal_enum_name[]; CUSTOM: pal_opt_custom* */
+} pal_opt;
+/* Parses one value into o->dest; err: "--NAME: 'x' is not an integer" and the like. */
+int  pal_opt_set(pal_opt *o, const char *value, pal_error *err);
+/* argv[1..] against opts ({NULL} ends them): "--name VALUE", "--name=VALUE", bare flags,
+ * "--" before positional arguments, which go to *positional (NULL: refused). argv[0] names
+ * the command in messages ("train: unknown flag '--x' (see --help)"). Returns 0, 1 when
+ * --help or -h was given (nothing else is looked at after it), -1 with err filled. */
+int  pal_opts_parse(pal_opt *opts, int argc, char **argv, pal_strs *positional, pal_error *err);
+
+/* A settings table: the same descriptions with offsets into a struct, so that one table
+ * builds the flags, writes the recorded arguments and merges them again. */
+enum { PAL_SET_RECORDED = 1,   /* written into the recorded arguments (run.json) */
+       PAL_SET_RESUMABLE = 2,  /* may change when a run is continued */
+       PAL_SET_PATH = 4,       /* recorded as an absolute path */
+       PAL_SET_FOLDER = 8 };   /* names the run folder itself (--out, --resume) */
+typedef struct pal_setting {
+  const char *name;
+  pal_opt_kind kind;
+  size_t offset;         /* of the field in the settings struct */
+  const char *help;
+  unsigned flags;        /* PAL_SET_* */
+  const void *ext;
+} pal_setting;
+/* Binds tab ({NULL} ends it) to the struct at base: out[0..n) and a {0} end; cap counts the
+ * end too. Returns n, or -1 when cap is too small. */
+int  pal_settings_bind(const pal_setting *tab, void *base, pal_opt *out, int cap);
+const pal_setting *pal_setting_find(const pal_setting *tab, const char *name);
+/* Appends "--NAME" and the value (each item of a list; nothing for an unset string or an
+ * off flag; just "--NAME" for a flag that is on) to args as owned strings. */
+int  pal_setting_record(const pal_setting *s, const void *base, pal_strs *args, pal_error *err);
 
 /* Monotonic seconds. */
 double pal_time_now(void);

@@ -304,12 +304,12 @@ static int fetch(int argc, char **argv) {
   const char *out = "data/corpora", *cache = "cache", *sysroot = "";
   int force = 0, quiet = 0;
   pal_opt opts[] = {
-    {"out", PAL_OPT_STR, &out, "where the texts go (default data/corpora)", 0},
-    {"cache", PAL_OPT_STR, &cache, "where packages are downloaded and unpacked (default cache)", 0},
-    {"force", PAL_OPT_FLAG, &force, "extract again even what is already there", 0},
-    {"quiet", PAL_OPT_FLAG, &quiet, "no progress notes on stderr", 0},
-    {"sysroot", PAL_OPT_STR, &sysroot, "look for fortunes and polygen under this folder (tests)", 0},
-    {NULL, 0, NULL, NULL, 0}};
+    {"out", PAL_OPT_STR, &out, "where the texts go (default data/corpora)", 0, NULL},
+    {"cache", PAL_OPT_STR, &cache, "where packages are downloaded and unpacked (default cache)", 0, NULL},
+    {"force", PAL_OPT_FLAG, &force, "extract again even what is already there", 0, NULL},
+    {"quiet", PAL_OPT_FLAG, &quiet, "no progress notes on stderr", 0, NULL},
+    {"sysroot", PAL_OPT_STR, &sysroot, "look for fortunes and polygen under this folder (tests)", 0, NULL},
+    {0}};
   int pr = pal_args_parse(argc, argv, USAGE, opts, NULL);
   if (pr) return pr > 0 ? 0 : 1;
   if (strlen(out) > 1000 || strlen(cache) > 1000 || strlen(sysroot) > 1000)

@@ -15,7 +15,7 @@ int pal_cmd_sample(int argc, char **argv) {
   gen_cli_opts g;
   gen_cli_defaults(&g);
   const char *model = NULL;
-  pal_opt opts[40] = {{"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)", 0}};
+  pal_opt opts[40] = {{"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)", 0, NULL}};
   int n = 1 + gen_cli_add_opts(opts + 1, &g);
   opts[n].name = NULL;
   char usage[4096];

@@ -44,11 +44,11 @@ int pal_cmd_score(int argc, char **argv) {
   const char *model = NULL, *ids_arg = NULL;
   int json = 0, threads = 0;
   pal_opt opts[] = {
-    {"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)", 0},
-    {"ids", PAL_OPT_STR, &ids_arg, "comma-separated token ids instead of files", 0},
-    {"json", PAL_OPT_FLAG, &json, "print one line {\"loss\":..,\"perplexity\":..,\"tokens\":..}", 0},
-    {"threads", PAL_OPT_INT, &threads, "threads (default: OMP_NUM_THREADS or all cores)", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)", 0, NULL},
+    {"ids", PAL_OPT_STR, &ids_arg, "comma-separated token ids instead of files", 0, NULL},
+    {"json", PAL_OPT_FLAG, &json, "print one line {\"loss\":..,\"perplexity\":..,\"tokens\":..}", 0, NULL},
+    {"threads", PAL_OPT_INT, &threads, "threads (default: OMP_NUM_THREADS or all cores)", 0, NULL},
+    {0},
   };
   pal_strs files = {0};
   int r = pal_args_parse(argc, argv, USAGE, opts, &files);

@@ -41,10 +41,10 @@ int pal_cmd_sweep(int argc, char **argv) {
   gen_cli_defaults(&g);
   const char *run = NULL, *select = "all", *temps_s = "1.0", *out = NULL;
   pal_opt opts[48] = {
-    {"run", PAL_OPT_STR, &run, "the run folder (RUN/checkpoint-N)", 0},
-    {"checkpoints", PAL_OPT_STR, &select, "all | every:K | steps 60,200 (all)", 0},
-    {"temperatures", PAL_OPT_STR, &temps_s, "comma-separated (1.0)", 0},
-    {"out", PAL_OPT_STR, &out, "the jsonl file to write", 0},
+    {"run", PAL_OPT_STR, &run, "the run folder (RUN/checkpoint-N)", 0, NULL},
+    {"checkpoints", PAL_OPT_STR, &select, "all | every:K | steps 60,200 (all)", 0, NULL},
+    {"temperatures", PAL_OPT_STR, &temps_s, "comma-separated (1.0)", 0, NULL},
+    {"out", PAL_OPT_STR, &out, "the jsonl file to write", 0, NULL},
   };
   int n = 4 + gen_cli_add_opts(opts + 4, &g);
   opts[n].name = NULL;
@@ -68,8 +68,7 @@ int pal_cmd_sweep(int argc, char **argv) {
   if (!run) { rc = pal_cli_fail("sweep: --run RUN is required"); goto done; }
   if (!out) { rc = pal_cli_fail("sweep: --out SWEEP.jsonl is required"); goto done; }
   if (parse_temps(temps_s, &temps, &n_temps)) goto done;
-  if (pal_list_checkpoints(run, &refs, &n_refs, &err) ||
-      pal_select_checkpoints(refs, &n_refs, select, run, &err)) goto fail;
+  if (pal_gen_checkpoints(run, select, &refs, &n_refs, &err)) goto fail;
   {
     const char *d0 = refs[0].path;
     if (gen_tokenizer_open(&tok, g.tokenizer, &d0, 1, 1, &err)) goto fail;

@@ -48,15 +48,15 @@ int pal_cmd_weave(int argc, char **argv) {
   const char *blend_space = "prob";
   pal_strs blends = {0}, interps = {0};
   pal_opt opts[48] = {
-    {"checkpoints", PAL_OPT_STR, &ckpts, "model directories, comma-separated", 0},
-    {"run", PAL_OPT_STR, &run, "a run folder: its checkpoint-N folders", 0},
-    {"select", PAL_OPT_STR, &select, "with --run: all | every:K | steps 60,200 (all)", 0},
-    {"schedule", PAL_OPT_STR, &schedule, "who writes each token (cycle)", 0},
-    {"context", PAL_OPT_STR, &context, "shared | own (shared)", 0},
-    {"blend", PAL_OPT_STRS, &blends, "a blended voice A:w,B:w (repeatable)", 0},
-    {"blend-space", PAL_OPT_STR, &blend_space, "prob | logit (prob)", 0},
-    {"interpolate", PAL_OPT_STRS, &interps, "an averaged-weights voice A:w,B:w (repeatable)", 0},
-    {"color", PAL_OPT_STR, &g.color, "auto | always | never (auto: on a terminal)", 0},
+    {"checkpoints", PAL_OPT_STR, &ckpts, "model directories, comma-separated", 0, NULL},
+    {"run", PAL_OPT_STR, &run, "a run folder: its checkpoint-N folders", 0, NULL},
+    {"select", PAL_OPT_STR, &select, "with --run: all | every:K | steps 60,200 (all)", 0, NULL},
+    {"schedule", PAL_OPT_STR, &schedule, "who writes each token (cycle)", 0, NULL},
+    {"context", PAL_OPT_STR, &context, "shared | own (shared)", 0, NULL},
+    {"blend", PAL_OPT_STRS, &blends, "a blended voice A:w,B:w (repeatable)", 0, NULL},
+    {"blend-space", PAL_OPT_STR, &blend_space, "prob | logit (prob)", 0, NULL},
+    {"interpolate", PAL_OPT_STRS, &interps, "an averaged-weights voice A:w,B:w (repeatable)", 0, NULL},
+    {"color", PAL_OPT_STR, &g.color, "auto | always | never (auto: on a terminal)", 0, NULL},
   };
   int n = 9 + gen_cli_add_opts(opts + 9, &g);
   opts[n].name = NULL;
@@ -96,8 +96,7 @@ int pal_cmd_weave(int argc, char **argv) {
     if (split_commas(ckpts, &paths, &path_store)) goto oom;
     if (paths.n == 0) { rc = pal_cli_fail("weave: --checkpoints names no folder"); goto done; }
   } else {
-    if (pal_list_checkpoints(run, &refs, &n_refs, &err) ||
-        pal_select_checkpoints(refs, &n_refs, select, run, &err)) goto fail;
+    if (pal_gen_checkpoints(run, select, &refs, &n_refs, &err)) goto fail;
     for (int i = 0; i < n_refs; i++) {
       const char **items = realloc(paths.items, (size_t)(paths.n + 1) * sizeof *items);
       if (!items) goto oom;

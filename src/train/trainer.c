@@ -23,10 +23,11 @@ int pal_trainer_create(pal_trainer **out, const pal_train_opts *opts, const pal_
   tr->run_dir = strdup(run_dir);
   tr->tokenizer_dir = tokenizer_dir ? strdup(tokenizer_dir) : NULL;
   if (!tr->run_dir || (tokenizer_dir && !tr->tokenizer_dir)) goto oom;
-  if (opts->n_curriculum_steps) {
-    tr->opts.curriculum_steps = malloc((size_t)opts->n_curriculum_steps * sizeof(long));
-    if (!tr->opts.curriculum_steps) goto oom;
-    memcpy(tr->opts.curriculum_steps, opts->curriculum_steps, (size_t)opts->n_curriculum_steps * sizeof(long));
+  tr->opts.curriculum_steps.v = NULL;
+  if (opts->curriculum_steps.n) {
+    tr->opts.curriculum_steps.v = malloc((size_t)opts->curriculum_steps.n * sizeof(long));
+    if (!tr->opts.curriculum_steps.v) goto oom;
+    memcpy(tr->opts.curriculum_steps.v, opts->curriculum_steps.v, (size_t)opts->curriculum_steps.n * sizeof(long));
   }
   for (int s = 0; s < n_sources; s++)
     for (size_t i = 0; i < sources[s].n_tokens; i++)
@@ -75,7 +76,7 @@ void pal_trainer_free(pal_trainer *tr) {
   pal_params_free(&tr->params);
   for (int s = 0; s < tr->n_sources; s++) pal_train_source_free(&tr->sources[s]);
   free(tr->sources);
-  free(tr->opts.curriculum_steps);
+  pal_longs_free(&tr->opts.curriculum_steps);
   free(tr->trainable); free(tr->inputs); free(tr->targets);
   free(tr->loss_history); free(tr->source_at_step);
   free(tr->run_dir); free(tr->tokenizer_dir);

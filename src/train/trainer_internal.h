@@ -3,7 +3,7 @@
 #ifndef PAL_TRAIN_TRAINER_INTERNAL_H
 #define PAL_TRAIN_TRAINER_INTERNAL_H
 #include <stdio.h>
-#include "palimpsest/train.h"
+#include "palimpsest/run.h"
 
 struct pal_trainer {
   pal_train_opts opts;            /* curriculum_steps points at our own copy */
