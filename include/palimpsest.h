@@ -4,8 +4,6 @@
 #ifndef PALIMPSEST_H
 #define PALIMPSEST_H
 
-#define PAL_VERSION "0.1.0"
-
 #include "palimpsest/util.h"
 #include "palimpsest/model.h"
 #include "palimpsest/optim.h"
@@ -16,6 +14,7 @@
 #include "palimpsest/train.h"
 #include "palimpsest/run.h"
 #include "palimpsest/generate.h"
+#include "palimpsest/session.h"
 #include "palimpsest/present.h"
 
 #endif

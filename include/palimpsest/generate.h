@@ -104,17 +104,30 @@ void pal_blend_logits(float *out, const float *const *member_logits, const float
 int  pal_interpolate(pal_params *dst, const pal_config *cfg, const pal_params *const *src,
                      const float *weights, int n, pal_error *err);
 
-/* ---- Weave's schedules: which voice writes generated token i. */
-typedef enum { PAL_SCHED_CYCLE, PAL_SCHED_BLOCKS, PAL_SCHED_TIMELAPSE, PAL_SCHED_REVERSE,
-               PAL_SCHED_RANDOM, PAL_SCHED_LIST, PAL_SCHED_LINES, PAL_SCHED_SENTENCES } pal_sched_kind;
-typedef struct pal_schedule {
-  pal_sched_kind kind;
+/* ---- Weave's schedules: which voice writes generated token i. One table entry each
+ * (schedule.c: pal_schedules): adding a schedule is an entry, its functions and a test. */
+typedef struct pal_schedule pal_schedule;
+typedef struct pal_sched_state { int turn; } pal_sched_state;   /* per row: boundaries seen */
+typedef struct pal_sched_def {
+  const char *name;           /* "blocks": what the spec starts with */
+  const char *syntax;         /* "blocks:N", for messages and help */
+  int arg;                    /* 0 none, 1 ":ARG" needed, 2 optional */
+  /* reads ARG (NULL when optional and absent) into s; err names spec */
+  int (*parse)(pal_schedule *s, const char *spec, const char *arg, const long *steps, pal_error *err);
+  int (*pick)(const pal_schedule *s, const pal_sched_state *st, int i, int length);
+  /* NULL, or: do these bytes end a turn (the next voice writes)? Needs the text. */
+  int (*ends_turn)(const char *bytes, size_t len);
+  const char *help;           /* one line */
+} pal_sched_def;
+extern const pal_sched_def pal_schedules[];   /* {NULL} ends it */
+struct pal_schedule {
+  const pal_sched_def *def;
   int n_voices;
   int block;                  /* blocks:N */
   uint64_t seed;              /* random[:SEED] */
   int *list; int n_list;      /* list: voice indices (owned) */
   int order[256];             /* timelapse: voices from earliest step to latest */
-} pal_schedule;
+};
 /* spec: cycle | blocks:N | timelapse | reverse-timelapse | random[:SEED] | list:A,B,... |
  * lines | sentences. In list, a plain number is a step (it must be one of steps[]) unless
  * no voice has a step, then an index; "#i" is always an index. default_seed seeds random
@@ -122,8 +135,8 @@ typedef struct pal_schedule {
 int  pal_schedule_parse(pal_schedule *s, const char *spec, const long *steps, int n_voices,
                         uint64_t default_seed, pal_error *err);
 void pal_schedule_free(pal_schedule *s);
-/* Per-row state (lines/sentences count the boundaries seen). */
-typedef struct pal_sched_state { int turn; } pal_sched_state;
+/* 1 when the schedule reads the generated text (lines, sentences). */
+int  pal_schedule_needs_text(const pal_schedule *s);
 /* The voice for generated token i of `length`. */
 int  pal_schedule_pick(const pal_schedule *s, const pal_sched_state *st, int i, int length);
 /* After a token's bytes are generated: lines/sentences move to the next voice at a

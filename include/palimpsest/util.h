@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define PAL_VERSION "0.1.0"
+
 typedef struct pal_error { char msg[1024]; } pal_error;
 
 /* Formats msg into err (err may be NULL) and returns -1, so `return pal_errorf(...)` reads well. */
@@ -48,6 +50,9 @@ int  pal_fault_check(size_t nbytes, pal_error *err, const char *path);
 typedef struct pal_ids { int *data; size_t len, cap; } pal_ids;
 int  pal_ids_push(pal_ids *ids, int v);      /* 0, or -1 when out of memory */
 int  pal_ids_reserve(pal_ids *ids, size_t cap);
+/* "1,2,3" appended to out (ids 0..INT_MAX); err: "'x' is not a comma-separated list of token
+ * ids" or "no token ids given". */
+int  pal_ids_parse(const char *s, pal_ids *out, pal_error *err);
 void pal_ids_free(pal_ids *ids);
 
 /* ---- A growable byte buffer. */

@@ -46,19 +46,8 @@ int pal_args_parse(int argc, char **argv, const char *usage, pal_opt *opts, pal_
 }
 
 int pal_parse_ids(const char *s, pal_ids *out, const char *flag) {
-  const char *p = s;
-  while (*p) {
-    char *end;
-    errno = 0;
-    long v = strtol(p, &end, 10);
-    if (end == p || errno || v < 0 || v > INT_MAX)
-      return pal_cli_fail("%s: '%s' is not a comma-separated list of token ids", flag, s), -1;
-    if (pal_ids_push(out, (int)v)) return pal_cli_fail("out of memory"), -1;
-    p = end;
-    if (*p == ',') p++;
-    else if (*p) return pal_cli_fail("%s: '%s' is not a comma-separated list of token ids", flag, s), -1;
-  }
-  if (out->len == 0) return pal_cli_fail("%s: no token ids given", flag), -1;
+  pal_error err = {{0}};
+  if (pal_ids_parse(s, out, &err)) return pal_cli_fail("%s: %s", flag, err.msg), -1;
   return 0;
 }
 

@@ -113,7 +113,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   if (pal_sample_opts_validate(&o->sample, err)) return -1;
   for (int r = 0; o->row_sample && r < B; r++)
     if (pal_sample_opts_validate(&o->row_sample[r], err)) return -1;
-  int need_text = o->n_stops > 0 || (sched && (sched->kind == PAL_SCHED_LINES || sched->kind == PAL_SCHED_SENTENCES));
+  int need_text = o->n_stops > 0 || pal_schedule_needs_text(sched);
   if (need_text && !tok) return pal_errorf(err, "generate: stop strings and lines/sentences need a tokenizer");
   for (int v = 0; v < n_voices; v++)
     for (int m = 0; m < voices[v].n; m++)

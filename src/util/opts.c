@@ -50,6 +50,17 @@ int pal_parse_longs(const char *s, long lo, pal_longs *out) {
   return 0;
 }
 
+int pal_ids_parse(const char *s, pal_ids *out, pal_error *err) {
+  pal_longs l = {0};
+  int bad = pal_parse_longs(s, 0, &l);
+  for (int i = 0; !bad && i < l.n; i++) bad = l.v[i] > INT_MAX;
+  for (int i = 0; !bad && i < l.n; i++)
+    if (pal_ids_push(out, (int)l.v[i])) { pal_longs_free(&l); return pal_errorf(err, "out of memory"); }
+  pal_longs_free(&l);
+  if (bad) return pal_errorf(err, "'%s' is not a comma-separated list of token ids", s);
+  return out->len ? 0 : pal_errorf(err, "no token ids given");
+}
+
 void pal_longs_free(pal_longs *l) { free(l->v); l->v = NULL; l->n = 0; }
 
 /* "A, B or C" from an enum's names. */
