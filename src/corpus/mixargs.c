@@ -72,7 +72,7 @@ static int set_source_key(pal_mix_plan *m, pal_mix_source *s, const char *key, c
   } else if (!strcmp(key, "min-chars") || !strcmp(key, "max-chars") || !strcmp(key, "take")) {
     long x;
     if (parse_long(val, 0, &x)) { snprintf(why, wn, "%s: '%s' is not a count (0 or more)", key, val); return -1; }
-    if (key[1] == 'i') s->min_chars = x; else if (key[1] == 'a') s->max_chars = x; else s->take = x;
+    if (!strcmp(key, "take")) s->take = x; else if (key[1] == 'i') s->min_chars = x; else s->max_chars = x;
   } else if (!strcmp(key, "measure")) {
     if (!strcmp(val, "raw")) s->measure_clean = 0;
     else if (!strcmp(val, "clean")) s->measure_clean = 1;
