@@ -161,8 +161,8 @@ typedef struct pal_opt {
   pal_opt_kind kind;
   void *dest;
   const char *help;      /* one line, the default in it */
-  int seen;              /* set by the parser */
   const void *ext;       /* ENUM: pal_enum_name[]; CUSTOM: pal_opt_custom* */
+  int seen;              /* set by the parser */
 } pal_opt;
 /* Parses one value into o->dest; err: "--NAME: 'x' is not an integer" and the like. */
 int  pal_opt_set(pal_opt *o, const char *value, pal_error *err);

@@ -26,11 +26,11 @@ static int fetch(int argc, char **argv) {
   pal_fetch_opts o = {.out = "data/corpora", .cache = "cache", .sysroot = "", .child_fd = 2, .note = on_note,
                       .made = on_made};
   pal_opt opts[] = {
-    {"out", PAL_OPT_STR, &o.out, "where the texts go (default data/corpora)", 0, NULL},
-    {"cache", PAL_OPT_STR, &o.cache, "where packages are downloaded and unpacked (default cache)", 0, NULL},
-    {"force", PAL_OPT_FLAG, &o.force, "extract again even what is already there", 0, NULL},
-    {"quiet", PAL_OPT_FLAG, &o.quiet, "no progress notes on stderr", 0, NULL},
-    {"sysroot", PAL_OPT_STR, &o.sysroot, "look for fortunes and polygen under this folder (tests)", 0, NULL},
+    {"out", PAL_OPT_STR, &o.out, "where the texts go (default data/corpora)"},
+    {"cache", PAL_OPT_STR, &o.cache, "where packages are downloaded and unpacked (default cache)"},
+    {"force", PAL_OPT_FLAG, &o.force, "extract again even what is already there"},
+    {"quiet", PAL_OPT_FLAG, &o.quiet, "no progress notes on stderr"},
+    {"sysroot", PAL_OPT_STR, &o.sysroot, "look for fortunes and polygen under this folder (tests)"},
     {0}};
   int pr = pal_args_parse(argc, argv, USAGE, opts, NULL);
   if (pr) return pr > 0 ? 0 : 1;

@@ -43,10 +43,10 @@ int pal_cmd_download(int argc, char **argv) {
   const char *out = NULL, *endpoint = "https://huggingface.co";
   int quiet = 0, retries = 3;
   pal_opt opts[] = {
-    {"out", PAL_OPT_STR, &out, "directory to write (default models/NAME)", 0, NULL},
-    {"endpoint", PAL_OPT_STR, &endpoint, "hub address (default https://huggingface.co)", 0, NULL},
-    {"retries", PAL_OPT_INT, &retries, "further attempts per file after a cut connection (default 3)", 0, NULL},
-    {"quiet", PAL_OPT_FLAG, &quiet, "no progress bar", 0, NULL},
+    {"out", PAL_OPT_STR, &out, "directory to write (default models/NAME)"},
+    {"endpoint", PAL_OPT_STR, &endpoint, "hub address (default https://huggingface.co)"},
+    {"retries", PAL_OPT_INT, &retries, "further attempts per file after a cut connection (default 3)"},
+    {"quiet", PAL_OPT_FLAG, &quiet, "no progress bar"},
     {0},
   };
   pal_strs pos = {0};

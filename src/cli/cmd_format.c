@@ -32,15 +32,15 @@ int pal_cmd_format(int argc, char **argv) {
   int center = 0, html = 0;
   const char *align = NULL, *title = NULL, *out_path = NULL, *caption_opt = NULL;
   pal_opt opts[] = {
-    {"width", PAL_OPT_INT, &fo.width, "wrap at W display columns (default 60)", 0, NULL},
-    {"page-width", PAL_OPT_INT, &fo.page_width, "page width for --center/--align (default W)", 0, NULL},
-    {"center", PAL_OPT_FLAG, &center, "centre each line within the page (= --align center)", 0, NULL},
-    {"align", PAL_OPT_STR, &align, "left (default), center or right", 0, NULL},
-    {"reflow", PAL_OPT_FLAG, &fo.reflow, "join all lines and stanzas into one flow first", 0, NULL},
-    {"html", PAL_OPT_FLAG, &html, "write a self-contained HTML page instead of text", 0, NULL},
-    {"title", PAL_OPT_STR, &title, "a title above the text (the HTML heading)", 0, NULL},
-    {"caption", PAL_OPT_STR, &caption_opt, "a caption below the text (default for --html: a generation's settings)", 0, NULL},
-    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output (also -o)", 0, NULL},
+    {"width", PAL_OPT_INT, &fo.width, "wrap at W display columns (default 60)"},
+    {"page-width", PAL_OPT_INT, &fo.page_width, "page width for --center/--align (default W)"},
+    {"center", PAL_OPT_FLAG, &center, "centre each line within the page (= --align center)"},
+    {"align", PAL_OPT_STR, &align, "left (default), center or right"},
+    {"reflow", PAL_OPT_FLAG, &fo.reflow, "join all lines and stanzas into one flow first"},
+    {"html", PAL_OPT_FLAG, &html, "write a self-contained HTML page instead of text"},
+    {"title", PAL_OPT_STR, &title, "a title above the text (the HTML heading)"},
+    {"caption", PAL_OPT_STR, &caption_opt, "a caption below the text (default for --html: a generation's settings)"},
+    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output (also -o)"},
     {0},
   };
   /* the shared parser takes long flags only: "-o" is spelled "--out" here */

@@ -21,11 +21,11 @@ int pal_cmd_init(int argc, char **argv) {
   long seed = 1337;
   int force = 0;
   pal_opt opts[] = {
-    {"config", PAL_OPT_STR, &spec, "model size: 124M, 355M, 774M, 1558M or n_layer=..,n_head=..,n_embd=..,n_ctx=..", 0, NULL},
-    {"out", PAL_OPT_STR, &out, "the directory to create", 0, NULL},
-    {"tokenizer", PAL_OPT_STR, &tokdir, "tokenizer directory to copy in (default " DEFAULT_TOKENIZER "; 'none' for none)", 0, NULL},
-    {"seed", PAL_OPT_LONG, &seed, "initialisation seed (default 1337)", 0, NULL},
-    {"force", PAL_OPT_FLAG, &force, "replace DIR if it exists", 0, NULL},
+    {"config", PAL_OPT_STR, &spec, "model size: 124M, 355M, 774M, 1558M or n_layer=..,n_head=..,n_embd=..,n_ctx=.."},
+    {"out", PAL_OPT_STR, &out, "the directory to create"},
+    {"tokenizer", PAL_OPT_STR, &tokdir, "tokenizer directory to copy in (default " DEFAULT_TOKENIZER "; 'none' for none)"},
+    {"seed", PAL_OPT_LONG, &seed, "initialisation seed (default 1337)"},
+    {"force", PAL_OPT_FLAG, &force, "replace DIR if it exists"},
     {0},
   };
   int r = pal_args_parse(argc, argv, USAGE, opts, NULL);

@@ -14,7 +14,7 @@ int pal_cmd_sample(int argc, char **argv) {
   pal_gen_spec g;
   pal_gen_spec_default(&g);
   const char *model = NULL;
-  pal_opt opts[40] = {{"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)", 0, NULL}};
+  pal_opt opts[40] = {{"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)"}};
   gen_cli_flags(opts, 1, 40, &g);
   char usage[4096];
   int pr = pal_args_parse(argc, argv, gen_cli_usage(usage, sizeof usage, USAGE), opts, NULL);

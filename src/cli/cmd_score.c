@@ -44,10 +44,10 @@ int pal_cmd_score(int argc, char **argv) {
   const char *model = NULL, *ids_arg = NULL;
   int json = 0, threads = 0;
   pal_opt opts[] = {
-    {"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)", 0, NULL},
-    {"ids", PAL_OPT_STR, &ids_arg, "comma-separated token ids instead of files", 0, NULL},
-    {"json", PAL_OPT_FLAG, &json, "print one line {\"loss\":..,\"perplexity\":..,\"tokens\":..}", 0, NULL},
-    {"threads", PAL_OPT_INT, &threads, "threads (default: OMP_NUM_THREADS or all cores)", 0, NULL},
+    {"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)"},
+    {"ids", PAL_OPT_STR, &ids_arg, "comma-separated token ids instead of files"},
+    {"json", PAL_OPT_FLAG, &json, "print one line {\"loss\":..,\"perplexity\":..,\"tokens\":..}"},
+    {"threads", PAL_OPT_INT, &threads, "threads (default: OMP_NUM_THREADS or all cores)"},
     {0},
   };
   pal_strs files = {0};

@@ -47,10 +47,10 @@ int pal_cmd_sweep(int argc, char **argv) {
   pal_gen_spec_default(&g);
   const char *run = NULL, *select = "all", *temps_s = "1.0", *out = NULL;
   pal_opt opts[48] = {
-    {"run", PAL_OPT_STR, &run, "the run folder (RUN/checkpoint-N)", 0, NULL},
-    {"checkpoints", PAL_OPT_STR, &select, "all | every:K | steps 60,200 (all)", 0, NULL},
-    {"temperatures", PAL_OPT_STR, &temps_s, "comma-separated (1.0)", 0, NULL},
-    {"out", PAL_OPT_STR, &out, "the jsonl file to write", 0, NULL},
+    {"run", PAL_OPT_STR, &run, "the run folder (RUN/checkpoint-N)"},
+    {"checkpoints", PAL_OPT_STR, &select, "all | every:K | steps 60,200 (all)"},
+    {"temperatures", PAL_OPT_STR, &temps_s, "comma-separated (1.0)"},
+    {"out", PAL_OPT_STR, &out, "the jsonl file to write"},
   };
   gen_cli_flags(opts, 4, 48, &g);
   char usage[4096];

@@ -65,15 +65,15 @@ int pal_cmd_weave(int argc, char **argv) {
   int own = 0, logit_space = 0, colour_mode = 0;
   pal_strs blends = {0}, interps = {0}, paths = {0};
   pal_opt opts[48] = {
-    {"checkpoints", PAL_OPT_STR, &ckpts, "model directories, comma-separated", 0, NULL},
-    {"run", PAL_OPT_STR, &run, "a run folder: its checkpoint-N folders", 0, NULL},
-    {"select", PAL_OPT_STR, &select, "with --run: all | every:K | steps 60,200 (all)", 0, NULL},
-    {"schedule", PAL_OPT_STR, &schedule, "who writes each token (cycle)", 0, NULL},
-    {"context", PAL_OPT_ENUM, &own, "shared | own (shared)", 0, CONTEXTS},
-    {"blend", PAL_OPT_STRS, &blends, "a blended voice A:w,B:w (repeatable)", 0, NULL},
-    {"blend-space", PAL_OPT_ENUM, &logit_space, "prob | logit (prob)", 0, SPACES},
-    {"interpolate", PAL_OPT_STRS, &interps, "an averaged-weights voice A:w,B:w (repeatable)", 0, NULL},
-    {"color", PAL_OPT_ENUM, &colour_mode, "auto | always | never (auto: on a terminal)", 0, COLOURS},
+    {"checkpoints", PAL_OPT_STR, &ckpts, "model directories, comma-separated"},
+    {"run", PAL_OPT_STR, &run, "a run folder: its checkpoint-N folders"},
+    {"select", PAL_OPT_STR, &select, "with --run: all | every:K | steps 60,200 (all)"},
+    {"schedule", PAL_OPT_STR, &schedule, "who writes each token (cycle)"},
+    {"context", PAL_OPT_ENUM, &own, "shared | own (shared)", CONTEXTS},
+    {"blend", PAL_OPT_STRS, &blends, "a blended voice A:w,B:w (repeatable)"},
+    {"blend-space", PAL_OPT_ENUM, &logit_space, "prob | logit (prob)", SPACES},
+    {"interpolate", PAL_OPT_STRS, &interps, "an averaged-weights voice A:w,B:w (repeatable)"},
+    {"color", PAL_OPT_ENUM, &colour_mode, "auto | always | never (auto: on a terminal)", COLOURS},
   };
   gen_cli_flags(opts, 9, 48, &g);
   char usage[8192];

@@ -146,7 +146,7 @@ const pal_sched_def pal_schedules[] = {
   {"list", "list:A,B,...", ARG_NEEDED, parse_list, pick_list, NULL, "writers by step (or #index), repeated: list:60,200,#0"},
   {"lines", "lines", ARG_NONE, NULL, pick_turn, ends_line, "the next writer after each newline"},
   {"sentences", "sentences", ARG_NONE, NULL, pick_turn, pal_ends_sentence, "the next writer after each sentence end"},
-  {NULL, NULL, 0, NULL, NULL, NULL, NULL},
+  {NULL},
 };
 
 /* "cycle, blocks:N, ..., sentences" */

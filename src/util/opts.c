@@ -164,7 +164,7 @@ int pal_settings_bind(const pal_setting *tab, void *base, pal_opt *out, int cap)
   int n = 0;
   for (; tab[n].name; n++) {
     if (n + 1 >= cap) return -1;
-    out[n] = (pal_opt){tab[n].name, tab[n].kind, (char *)base + tab[n].offset, tab[n].help, 0, tab[n].ext};
+    out[n] = (pal_opt){tab[n].name, tab[n].kind, (char *)base + tab[n].offset, tab[n].help, tab[n].ext, 0};
   }
   out[n] = (pal_opt){0};
   return n;
