@@ -127,6 +127,15 @@ static void test_record(void) {
   CHECK(pal_parse_longs("5,0", 1, &l) < 0 && pal_parse_longs("5,", 1, &l) == 0 && l.n == 1, "below lo fails; a trailing comma ends");
   CHECK(pal_parse_longs("5;6", 1, &l) < 0, "another separator fails");
   pal_longs_free(&l);
+  pal_ids ids = {0};
+  pal_error err2 = {{0}};
+  CHECK(pal_ids_parse("5,0,50256", &ids, &err2) == 0 && ids.len == 3 && ids.data[2] == 50256, "token ids parse");
+  CHECK(pal_ids_parse("1,-2", &ids, &err2) < 0 && !strcmp(err2.msg, "'1,-2' is not a comma-separated list of token ids"),
+        "a negative id: %s", err2.msg);
+  CHECK(pal_ids_parse("3000000000", &ids, &err2) < 0, "an id past INT_MAX");
+  ids.len = 0;
+  CHECK(pal_ids_parse("", &ids, &err2) < 0 && !strcmp(err2.msg, "no token ids given"), "none: %s", err2.msg);
+  pal_ids_free(&ids);
 }
 
 static void test_utf8(void) {

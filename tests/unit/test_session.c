@@ -250,6 +250,22 @@ static int on_row(void *ud, const pal_sweep_row *row, const pal_tokenizer *tok, 
   return 0;
 }
 
+static void test_names_and_records(void) {
+  CHECK(pal_checkpoint_name_step("run/checkpoint-120/") == 120 && pal_checkpoint_name_step("checkpoint-0") == 0,
+        "checkpoint-N names: N, trailing slash allowed");
+  CHECK(pal_checkpoint_name_step("checkpoint-8.tmp.77") == -1 && pal_checkpoint_name_step("checkpoint-") == -1 &&
+        pal_checkpoint_name_step("a/checkpoint-1x") == -1 && pal_checkpoint_name_step("ckpt-3") == -1,
+        "a temporary, an empty N, other names: -1");
+  CHECK(pal_checkpoint_step(g_ck[1]) == 7 && pal_checkpoint_step(g_wide) == -1, "a folder's step: its state's, else none");
+  CHECK(pal_tokenizer_present(g_tok) && !pal_tokenizer_present(g_run), "a tokenizer is there or not");
+  pal_buf b = {0};
+  pal_ids ids = {.data = (int[]){7, 8}, .len = 2};
+  pal_sample_record(&b, 1, 4, "P", "t\n", 2, &ids, PAL_STOP_STRING);
+  CHECK(b.data && !strcmp(b.data, "{\"sample\":1,\"seed\":4,\"prompt\":\"P\",\"text\":\"t\\n\",\"tokens\":2,\"stop\":\"stop\",\"ids\":[7,8]}\n"),
+        "a sample record: prompt, text, tokens, why it stopped, ids");
+  pal_buf_free(&b);
+}
+
 static void test_sweep(void) {
   pal_ckpt_ref *refs;
   int n;
@@ -305,6 +321,7 @@ int main(void) {
   test_session();
   test_schedules_and_streams();
   test_sweep();
+  test_names_and_records();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_root);
   CHECK(system(cmd) == 0, "cleaned up");
