@@ -137,6 +137,12 @@ const pal_config *pal_gpt2_config(const pal_gpt2 *m);
  * forward after this call draws the same masks for the same seed (masks are a hash of seed,
  * k, site and element, so nothing is stored). p is clamped to [0, 0.95]. */
 void  pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed);
+/* Adds the cross-entropy of ids[0..n) to *loss_sum (nats, summed over predictions) and the
+ * predictions to *tokens: windows of at most n_ctx predictions, each with fresh context
+ * (score.c). An id outside the vocabulary fails naming `what` and the position. The engine
+ * needs max_B >= 1 and max_T >= min(n - 1, n_ctx). */
+int   pal_gpt2_score(pal_gpt2 *m, const int *ids, size_t n, double *loss_sum, long *tokens, const char *what,
+                     pal_error *err);
 /* Bytes of activation (+gradient) memory this engine holds, for reports. */
 size_t pal_gpt2_bytes(const pal_gpt2 *m);
 /* What pal_gpt2_bytes would be for an engine of this shape, without allocating (to check that

@@ -43,6 +43,10 @@ int pal_wrap(const char *text, size_t len, const pal_format_opts *o, pal_lines *
 /* pal_wrap, then each line padded for o->align within the page (no trailing spaces) and
  * ended by '\n'; appended to *out. */
 int pal_format_text(const char *text, size_t len, const pal_format_opts *o, pal_buf *out, pal_error *err);
+/* The text with a title above and a caption below (either may be NULL or empty), each
+ * wrapped and aligned like the text, a blank line apart: `format` without --html. */
+int pal_format_text_page(const char *text, size_t len, const pal_format_opts *o, const char *title,
+                         const char *caption, pal_buf *out, pal_error *err);
 
 /* A self-contained HTML page (inline CSS incl. a print style sheet, no scripts, no network)
  * with the wrapped text set in a centred column, lines aligned as o->align, the title as

@@ -78,20 +78,9 @@ int pal_cmd_format(int argc, char **argv) {
   if (g < 0) { pal_cli_error(&err); goto done; }
   if (g == 1) { text = gen_text; text_len = strlen(gen_text); }
 
-  int frc = 0;
-  if (html) {
-    frc = pal_format_html(text, text_len, &fo, title, caption_opt ? caption_opt : caption, &out, &err);
-  } else {   /* text: the title and caption wrapped and aligned like the text, a blank line apart */
-    if (title && *title) {
-      frc = pal_format_text(title, strlen(title), &fo, &out, &err);
-      if (!frc && pal_buf_append(&out, "\n", 1)) frc = pal_errorf(&err, "format: out of memory");
-    }
-    if (!frc) frc = pal_format_text(text, text_len, &fo, &out, &err);
-    if (!frc && caption_opt && *caption_opt) {
-      if (pal_buf_append(&out, "\n", 1)) frc = pal_errorf(&err, "format: out of memory");
-      if (!frc) frc = pal_format_text(caption_opt, strlen(caption_opt), &fo, &out, &err);
-    }
-  }
+  /* a generation's settings are the HTML page's caption unless --caption says otherwise */
+  int frc = html ? pal_format_html(text, text_len, &fo, title, caption_opt ? caption_opt : caption, &out, &err)
+                 : pal_format_text_page(text, text_len, &fo, title, caption_opt, &out, &err);
   if (frc) { pal_cli_error(&err); goto done; }
   if (out_path) {
     if (pal_write_file_atomic(out_path, out.data ? out.data : "", out.len, &err)) { pal_cli_error(&err); goto done; }
