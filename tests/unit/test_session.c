@@ -16,48 +16,21 @@
 static char g_root[] = "/tmp/pal_test_sessionXXXXXX";
 static char g_tok[128], g_run[128], g_ck[2][160], g_wide[128], g_othertok[128], g_alt[128];
 
-static void write_text(const char *path, const char *s) {
-  FILE *fp = fopen(path, "wb");
-  if (fp) { fputs(s, fp); fclose(fp); }
-}
-
-static void tokenizer_dir(const char *dir, const char *merges) {
-  char p[300];
-  mkdir(dir, 0755);
-  pal_buf v = {0};
-  check_byte_vocab_json(&v, ", ");
-  pal_buf_printf(&v, ", \"<|endoftext|>\": 256}\n");
-  snprintf(p, sizeof p, "%s/vocab.json", dir);
-  write_text(p, v.data);
-  pal_buf_free(&v);
-  snprintf(p, sizeof p, "%s/merges.txt", dir);
-  write_text(p, merges);
-}
-
 static int model_dir(const char *dir, const char *spec, uint64_t seed, const char *tok, long state_step) {
-  pal_config cfg;
-  pal_params params;
-  pal_error err = {{0}};
-  if (pal_config_parse(spec, &cfg, &err) || pal_params_alloc(&params, &cfg, &err)) return -1;
-  cfg.bos_token_id = cfg.eos_token_id = 256;
-  pal_params_init_gpt2(&params, &cfg, seed);
-  int rc = pal_model_dir_save(dir, &cfg, &params, tok, NULL, 0, &err);
-  pal_params_free(&params);
-  if (state_step >= 0) {
-    char p[300], s[64];
-    snprintf(p, sizeof p, "%s/trainer_state.json", dir);
-    snprintf(s, sizeof s, "{\"step\": %ld}\n", state_step);
-    write_text(p, s);
-  }
-  return rc;
+  if (check_byte_model(dir, spec, seed, tok)) return -1;
+  if (state_step < 0) return 0;
+  char p[300], s[64];
+  snprintf(p, sizeof p, "%s/trainer_state.json", dir);
+  snprintf(s, sizeof s, "{\"step\": %ld}\n", state_step);
+  return check_write(p, s);
 }
 
 static int setup(void) {
   if (!mkdtemp(g_root)) return -1;
   snprintf(g_tok, sizeof g_tok, "%s/tok", g_root);
   snprintf(g_othertok, sizeof g_othertok, "%s/tok2", g_root);
-  tokenizer_dir(g_tok, "#version: 0.2\n");
-  tokenizer_dir(g_othertok, "#version: 0.2\na b\n");
+  check_byte_tokenizer(g_tok, "#version: 0.2\n");
+  check_byte_tokenizer(g_othertok, "#version: 0.2\na b\n");
   snprintf(g_run, sizeof g_run, "%s/run", g_root);
   mkdir(g_run, 0755);
   const char *spec = "n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=257";
