@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 
 static double now(void) { return pal_time_now(); }
 

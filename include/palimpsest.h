@@ -4,15 +4,17 @@
 #ifndef PALIMPSEST_H
 #define PALIMPSEST_H
 
-#define PAL_VERSION "0.1.0"
-
 #include "palimpsest/util.h"
 #include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 #include "palimpsest/io.h"
+#include "palimpsest/shard.h"
 #include "palimpsest/tokenizer.h"
 #include "palimpsest/corpus.h"
 #include "palimpsest/train.h"
+#include "palimpsest/run.h"
 #include "palimpsest/generate.h"
+#include "palimpsest/session.h"
 #include "palimpsest/present.h"
 #include "palimpsest/studio.h"
 

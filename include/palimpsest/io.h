@@ -71,9 +71,10 @@ int  pal_model_dir_open(pal_model_dir *md, const char *dir, pal_error *err);
 void pal_model_dir_close(pal_model_dir *md);
 /* Writes a complete HF directory atomically (built in DIR.tmp.PID, fsynced, renamed).
  * tokenizer_dir: where vocab.json + merges.txt (or encoder.json + vocab.bpe) are copied from
- * (may be NULL to write none). extra_files: NULL or {name, path_of_content, ...} copied in too
- * (the trainer passes optimizer.safetensors, trainer_state.json this way). Fails if dir exists
- * and overwrite == 0. */
+ * (may be NULL to write none). extra_files: NULL or {name, path_of_content, ..., NULL} copied
+ * in too. (The trainer builds its checkpoint folders itself, in src/train/checkpoint.c, so
+ * that the optimizer state is written once, not copied.) Fails if dir exists and
+ * overwrite == 0. */
 int  pal_model_dir_save(const char *dir, const pal_config *cfg, const pal_params *params,
                         const char *tokenizer_dir, const char *const *extra_files,
                         int overwrite, pal_error *err);
@@ -82,6 +83,21 @@ int  pal_model_dir_save(const char *dir, const pal_config *cfg, const pal_params
  * *eot_id = the id of "<|endoftext|>" or -1. For `init`, without loading the tokenizer. */
 int  pal_vocab_info(const char *tokdir, int *vocab_size, int *eot_id, pal_error *err);
 
+/* ---- A run folder's checkpoints, RUN/checkpoint-N (checkpoints.c): the one name parser
+ * and lister, for the trainer and for generation. */
+typedef struct pal_ckpt_ref { char *path; long step; } pal_ckpt_ref;
+enum { PAL_CKPT_COMPLETE = 1,     /* only folders holding trainer_state.json (a finished save) */
+       PAL_CKPT_STATE_STEP = 2 }; /* the step from trainer_state.json's "step" when it has one */
+/* The N of a path whose last component is "checkpoint-N" (digits only), else -1: a
+ * temporary "checkpoint-8.tmp.77" is none. */
+long pal_checkpoint_name_step(const char *path);
+/* Step of one model directory: trainer_state.json, else checkpoint-N in its name, else -1. */
+long pal_checkpoint_step(const char *dir);
+/* The folders RUN/checkpoint-N the flags accept, sorted by step (then path). *out is malloc'd
+ * (NULL with *n = 0 when there are none: not an error here). Free with pal_ckpt_refs_free. */
+int  pal_checkpoints_list(const char *run, unsigned flags, pal_ckpt_ref **out, int *n, pal_error *err);
+void pal_ckpt_refs_free(pal_ckpt_ref *refs, int n);
+
 /* ---- llm.c token shards: 256 int32 header (magic 20240520, version 1, count), then uint16. */
 #define PAL_SHARD_MAGIC 20240520
 int  pal_shard_write(const char *path, const int *tokens, size_t n, pal_error *err);
@@ -89,18 +105,27 @@ int  pal_shard_write(const char *path, const int *tokens, size_t n, pal_error *e
 int  pal_shard_read(const char *path, int **tokens, size_t *n, pal_error *err);
 
 /* ---- Hub downloads (libcurl): endpoint like "https://huggingface.co"; files are fetched
- * from ENDPOINT/<repo>/resolve/main/<file> into out_dir with resume and size checks. */
+ * from ENDPOINT/<repo>/resolve/main/<file> into out_dir with resume and size checks. What
+ * they report goes to the caller's callbacks (any may be NULL; cb NULL: silent). */
+typedef struct pal_download_cb {
+  /* bytes of this attempt so far, of total (0: unknown); note: "resumed at ..." or NULL */
+  void (*progress)(void *ctx, const char *name, double done, double total, const char *note);
+  /* the file is complete (ok), or this try of it ended without it */
+  void (*end)(void *ctx, const char *name, double done, double total, int ok);
+  void (*here)(void *ctx, const char *dest);   /* dest is already there: kept as it is */
+  void *ctx;
+} pal_download_cb;
 int  pal_download_model(const char *repo, const char *endpoint, const char *out_dir,
-                        int show_progress, pal_error *err);
+                        const pal_download_cb *cb, pal_error *err);
 /* The same with `retries` further attempts per file (pal_download_model uses 3): a cut
  * connection resumes from FILE.partial. Files already in out_dir are kept as they are. */
 int  pal_download_model_ex(const char *repo, const char *endpoint, const char *out_dir,
-                           int retries, int show_progress, pal_error *err);
+                           int retries, const pal_download_cb *cb, pal_error *err);
 /* url -> dest through dest.partial (resumed with Range; restarted when the server answers
  * 200), checked against Content-Length / Content-Range / X-Linked-Size, renamed into place
  * only when complete. A cut short transfer keeps dest.partial and fails saying so; a size
  * mismatch removes it. Call curl_global_init first (pal_download_model does). */
-int  pal_download_file(const char *url, const char *dest, int retries, int show_progress,
+int  pal_download_file(const char *url, const char *dest, int retries, const pal_download_cb *cb,
                        pal_error *err);
 
 #endif

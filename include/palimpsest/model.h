@@ -137,39 +137,16 @@ const pal_config *pal_gpt2_config(const pal_gpt2 *m);
  * forward after this call draws the same masks for the same seed (masks are a hash of seed,
  * k, site and element, so nothing is stored). p is clamped to [0, 0.95]. */
 void  pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed);
+/* Adds the cross-entropy of ids[0..n) to *loss_sum (nats, summed over predictions) and the
+ * predictions to *tokens: windows of at most n_ctx predictions, each with fresh context
+ * (score.c). An id outside the vocabulary fails naming `what` and the position. The engine
+ * needs max_B >= 1 and max_T >= min(n - 1, n_ctx). */
+int   pal_gpt2_score(pal_gpt2 *m, const int *ids, size_t n, double *loss_sum, long *tokens, const char *what,
+                     pal_error *err);
 /* Bytes of activation (+gradient) memory this engine holds, for reports. */
 size_t pal_gpt2_bytes(const pal_gpt2 *m);
 /* What pal_gpt2_bytes would be for an engine of this shape, without allocating (to check that
  * a run fits before starting it). Parameters and AdamW moments are not included. */
 size_t pal_gpt2_plan_bytes(const pal_config *cfg, int max_B, int max_T, int training);
-
-/* ---- AdamW with PyTorch's semantics (torch.optim.AdamW): bias-corrected moments,
- * decoupled weight decay p -= lr*wd*p applied only to tensors with ndim >= 2. */
-typedef struct pal_adamw {
-  float beta1, beta2, eps, weight_decay;
-  float *m, *v;     /* (n_floats) each, canonical order (owned) */
-  size_t n_floats;
-  long step;        /* steps taken so far */
-} pal_adamw;
-int   pal_adamw_init(pal_adamw *opt, const pal_config *cfg, float beta1, float beta2, float eps,
-                     float weight_decay, pal_error *err);
-void  pal_adamw_free(pal_adamw *opt);
-/* One update of every tensor whose `trainable` entry is nonzero (NULL = all); tensors are
- * indexed as in pal_tensor_info_at. Increments opt->step first (so the first step is 1). */
-void  pal_adamw_step(pal_adamw *opt, const pal_config *cfg, pal_params *params,
-                     const pal_params *grads, float lr, const unsigned char *trainable);
-/* Global L2 norm of all gradients (over trainable tensors; NULL = all), in double. */
-double pal_grad_norm(const pal_config *cfg, const pal_params *grads, const unsigned char *trainable);
-/* If max_norm > 0 and the norm exceeds it, scales gradients by max_norm/(norm+1e-6), as
- * torch.nn.utils.clip_grad_norm_. Returns the norm before clipping. */
-double pal_clip_grad_norm(const pal_config *cfg, pal_params *grads, float max_norm,
-                          const unsigned char *trainable);
-
-/* pal_clip_grad_norm followed by pal_adamw_step, bitwise the same update in fewer passes over
- * memory: the clip factor is applied inside the update and the gradients are left unscaled.
- * max_norm <= 0: no clipping. Returns the norm before clipping. */
-double pal_adamw_step_clipped(pal_adamw *opt, const pal_config *cfg, pal_params *params,
-                              const pal_params *grads, float lr, float max_norm,
-                              const unsigned char *trainable);
 
 #endif

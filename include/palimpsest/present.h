@@ -3,6 +3,7 @@
  * grid, weaves). Reads files, builds bytes in a pal_buf; never prints, never exits. */
 #ifndef PALIMPSEST_PRESENT_H
 #define PALIMPSEST_PRESENT_H
+#include "palimpsest/session.h"
 #include "palimpsest/util.h"
 
 /* ---- Display width */
@@ -42,6 +43,10 @@ int pal_wrap(const char *text, size_t len, const pal_format_opts *o, pal_lines *
 /* pal_wrap, then each line padded for o->align within the page (no trailing spaces) and
  * ended by '\n'; appended to *out. */
 int pal_format_text(const char *text, size_t len, const pal_format_opts *o, pal_buf *out, pal_error *err);
+/* The text with a title above and a caption below (either may be NULL or empty), each
+ * wrapped and aligned like the text, a blank line apart: `format` without --html. */
+int pal_format_text_page(const char *text, size_t len, const pal_format_opts *o, const char *title,
+                         const char *caption, pal_buf *out, pal_error *err);
 
 /* A self-contained HTML page (inline CSS incl. a print style sheet, no scripts, no network)
  * with the wrapped text set in a centred column, lines aligned as o->align, the title as
@@ -57,6 +62,23 @@ int pal_format_html(const char *text, size_t len, const pal_format_opts *o, cons
  * 20 · temperature 1 · seed 7 · schedule timelapse", whichever is known) and returns 1.
  * Returns 0 when data is not such JSONL (leaves both NULL), negative on out of memory. */
 int pal_generation_from_jsonl(const char *data, size_t len, char **text, char **caption, pal_error *err);
+
+/* ---- The JSONL records of sample, sweep and weave (records.c; docs/FORMATS.md), one line
+ * each appended to b (with its newline). -1 only when out of memory. */
+int pal_sweep_record(pal_buf *b, const char *run, const pal_sweep_row *row, const pal_gen_spec *g,
+                     const pal_buf *prompt_text, const char *text, size_t text_len);
+int pal_sample_record(pal_buf *b, int sample, uint64_t seed, const char *prompt_text, const char *text,
+                      size_t text_len, const pal_ids *ids, pal_stop_reason stop);
+/* A weave's first line: schedule, context, checkpoints, voices (with blends or
+ * interpolations), seed, temperature, length, n and the prompt. */
+int pal_weave_header(pal_buf *b, const pal_gen_session *s, const char *schedule, int context_own,
+                     int logit_space, const pal_gen_spec *g);
+/* One generated token: its text (whole characters), the voice and the checkpoint that wrote
+ * it (a blend: its heaviest member, and every member). */
+int pal_weave_token(pal_buf *b, const pal_gen_session *s, int sample, int i, int id, const char *text,
+                    size_t len, int voice);
+int pal_weave_end(pal_buf *b, int sample, uint64_t seed, const char *text, size_t len, size_t tokens,
+                  pal_stop_reason stop);
 
 /* ---- HTML escaping: & < > " ' as entities, invalid UTF-8 as U+FFFD. 0 or -1 (memory). */
 int pal_html_escape(pal_buf *out, const char *s, size_t len);

@@ -12,6 +12,8 @@ typedef struct pal_tokenizer pal_tokenizer;
  * failure *out is NULL and err names the file and what is wrong. The caller frees *out. */
 int  pal_tokenizer_load(pal_tokenizer **out, const char *dir, pal_error *err);
 void pal_tokenizer_free(pal_tokenizer *tok);
+/* 1 when dir holds a tokenizer pal_tokenizer_load would read (both files of either pair). */
+int  pal_tokenizer_present(const char *dir);
 int  pal_tokenizer_vocab_size(const pal_tokenizer *tok);   /* including <|endoftext|> */
 int  pal_tokenizer_eot(const pal_tokenizer *tok);          /* id of <|endoftext|> (50256 for GPT-2), -1 if none */
 /* Appends the ids of text[0..len) to out. allow_special: "<|endoftext|>" becomes the eot id;

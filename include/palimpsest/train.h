@@ -7,12 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 #include "palimpsest/util.h"
 
 /* ---- Learning-rate schedules (schedule.c). Steps count from 1. Warmup: lr * step/warmup for
  * step <= warmup; then cosine or linear decay from lr to min_lr, reaching min_lr at step
  * `total`; constant stays at lr. */
 typedef enum { PAL_LR_COSINE, PAL_LR_LINEAR, PAL_LR_CONSTANT } pal_lr_schedule;
+extern const pal_enum_name pal_lr_schedule_names[];   /* "cosine", "linear", "constant" */
 int   pal_lr_schedule_parse(const char *s, pal_lr_schedule *out);  /* 0, or -1 if unknown */
 const char *pal_lr_schedule_name(pal_lr_schedule s);
 float pal_lr_at(pal_lr_schedule s, long step, long total, long warmup, float lr, float min_lr);
@@ -40,6 +42,7 @@ void pal_train_source_free(pal_train_source *src);
  *   each epoch visits all windows once in a permutation drawn from (seed, source, epoch);
  *   a batch is the next B windows (running on into the next epoch). */
 typedef enum { PAL_ORDER_SEQUENTIAL, PAL_ORDER_SHUFFLED } pal_order;
+extern const pal_enum_name pal_order_names[];         /* "shuffled", "sequential" */
 int   pal_order_parse(const char *s, pal_order *out);
 const char *pal_order_name(pal_order o);
 
@@ -82,14 +85,15 @@ typedef struct pal_train_opts {
   long save_every;                 /* 0: only at the end */
   int keep;                        /* 0: keep every checkpoint */
   int curriculum;                  /* sources in sequence instead of a seeded draw */
-  long *curriculum_steps;          /* NULL: each source for save_every steps; else n_sources spans */
-  int n_curriculum_steps;
+  pal_longs curriculum_steps;      /* n == 0: each source for save_every steps; else n_sources spans */
   double val_fraction;
   long val_every;                  /* 0: validate only at saves */
   int val_max_batches;             /* cap on held-out batches per source per validation */
 } pal_train_opts;
 /* The defaults (a 124M fine-tune; see docs/PARTS/train.md for why). */
 void pal_train_opts_default(pal_train_opts *o);
+/* Frees what the settings own (the curriculum spans). */
+void pal_train_opts_free(pal_train_opts *o);
 /* Checks the settings against each other and the model (seq <= n_ctx, ...). */
 int  pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_sources, pal_error *err);
 /* The source index trained on at `step` (1-based) when there is a curriculum; otherwise -1
@@ -146,16 +150,5 @@ long pal_trainer_step_count(const pal_trainer *tr);
 const pal_params *pal_trainer_params(const pal_trainer *tr);
 /* Step of the last checkpoint written or resumed from, or -1. */
 long pal_trainer_last_checkpoint(const pal_trainer *tr);
-
-/* ---- Run folders (run.c). */
-/* Step numbers of the complete checkpoints (RUN/checkpoint-N holding trainer_state.json),
- * ascending; *steps is malloc'd (NULL when none). */
-int  pal_run_list_checkpoints(const char *run_dir, long **steps, int *n, pal_error *err);
-/* Removes leftovers of interrupted saves (RUN/checkpoint-N.tmp.*). */
-void pal_run_clean_temporaries(const char *run_dir);
-/* Removes all but the newest `keep` checkpoints (keep <= 0: none removed). */
-int  pal_run_rotate(const char *run_dir, int keep, pal_error *err);
-/* Removes a checkpoint directory (its files, then itself). */
-int  pal_run_remove_dir(const char *dir, pal_error *err);
 
 #endif

@@ -13,25 +13,13 @@ int  pal_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the error and returns 1. */
 int  pal_cli_error(const pal_error *err);
 
-/* A small declarative flag parser: "--name VALUE", "--name=VALUE", boolean "--name".
- * Unknown flags are errors; "--help"/"-h" prints usage + flags and returns 1 via *help. */
-typedef enum { PAL_OPT_FLAG, PAL_OPT_INT, PAL_OPT_LONG, PAL_OPT_FLOAT, PAL_OPT_DOUBLE,
-               PAL_OPT_STR, PAL_OPT_STRS } pal_opt_kind;
-typedef struct pal_opt {
-  const char *name;      /* without the leading "--" */
-  pal_opt_kind kind;
-  void *dest;            /* int*, long*, float*, double*, const char**, or pal_strs* */
-  const char *help;      /* one line; the default is written into it by the caller */
-  int seen;              /* set by the parser */
-} pal_opt;
-typedef struct pal_strs { const char **items; int n; } pal_strs;  /* repeatable/positional */
-
-/* Parses argv[1..]; positional arguments are collected into *positional (may be NULL to
- * forbid them). Returns 0 to go on, 1 when --help was printed (exit 0), -1 on error
- * (already printed). */
+/* pal_opts_parse (util/opts.c) that prints: usage and the flags on --help (returns 1: exit
+ * 0), the error on a bad flag (returns -1). Positional arguments go to *positional (NULL
+ * refuses them). */
 int  pal_args_parse(int argc, char **argv, const char *usage, pal_opt *opts,
                     pal_strs *positional);
-void pal_strs_free(pal_strs *s);
+/* Prints usage, then "Options:" and one line per flag, then --help. */
+void pal_cli_usage(const char *usage, const pal_opt *opts);
 /* "1,2,3" -> ids; error names the flag. */
 int  pal_parse_ids(const char *s, pal_ids *out, const char *flag);
 /* Applies --threads N (0 = leave OMP_NUM_THREADS / default) to OpenMP and OpenBLAS. */

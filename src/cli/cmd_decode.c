@@ -14,9 +14,9 @@ static const char USAGE[] =
 int pal_cmd_decode(int argc, char **argv) {
   const char *tok_dir = NULL, *model_dir = NULL, *ids_arg = NULL;
   pal_opt opts[] = {
-    {"tokenizer", PAL_OPT_STR, &tok_dir, "directory with vocab.json + merges.txt (or encoder.json + vocab.bpe)", 0},
-    {"model", PAL_OPT_STR, &model_dir, "a model directory (its tokenizer files are used)", 0},
-    {"ids", PAL_OPT_STR, &ids_arg, "comma-separated token ids", 0},
+    {"tokenizer", PAL_OPT_STR, &tok_dir, "directory with vocab.json + merges.txt (or encoder.json + vocab.bpe)"},
+    {"model", PAL_OPT_STR, &model_dir, "a model directory (its tokenizer files are used)"},
+    {"ids", PAL_OPT_STR, &ids_arg, "comma-separated token ids"},
     {0},
   };
   pal_strs pos = {0};

@@ -13,15 +13,41 @@ static const char *USAGE =
 
 static const char *const MODELS[] = {"gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", NULL};
 
+/* One progress line per file on stderr. */
+typedef struct bar_ctx { pal_progress bar; char name[256]; int quiet; } bar_ctx;
+
+static pal_progress *bar_for(bar_ctx *b, const char *name) {
+  if (strcmp(b->name, name)) {
+    snprintf(b->name, sizeof b->name, "%s", name);
+    pal_progress_init(&b->bar, stderr, name, "B", b->quiet);
+  }
+  return &b->bar;
+}
+
+static void on_progress(void *ctx, const char *name, double done, double total, const char *note) {
+  pal_progress_update(bar_for(ctx, name), done, total, note, 0);
+}
+
+static void on_end(void *ctx, const char *name, double done, double total, int ok) {
+  bar_ctx *b = ctx;
+  if (ok) pal_progress_finish(bar_for(b, name), done, total, NULL);
+  else if (!b->quiet) fputc('\n', stderr);
+  b->name[0] = 0;
+}
+
+static void on_here(void *ctx, const char *dest) {
+  if (!((bar_ctx *)ctx)->quiet) fprintf(stderr, "%s: already here\n", dest);
+}
+
 int pal_cmd_download(int argc, char **argv) {
   const char *out = NULL, *endpoint = "https://huggingface.co";
   int quiet = 0, retries = 3;
   pal_opt opts[] = {
-    {"out", PAL_OPT_STR, &out, "directory to write (default models/NAME)", 0},
-    {"endpoint", PAL_OPT_STR, &endpoint, "hub address (default https://huggingface.co)", 0},
-    {"retries", PAL_OPT_INT, &retries, "further attempts per file after a cut connection (default 3)", 0},
-    {"quiet", PAL_OPT_FLAG, &quiet, "no progress bar", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"out", PAL_OPT_STR, &out, "directory to write (default models/NAME)"},
+    {"endpoint", PAL_OPT_STR, &endpoint, "hub address (default https://huggingface.co)"},
+    {"retries", PAL_OPT_INT, &retries, "further attempts per file after a cut connection (default 3)"},
+    {"quiet", PAL_OPT_FLAG, &quiet, "no progress bar"},
+    {0},
   };
   pal_strs pos = {0};
   int r = pal_args_parse(argc, argv, USAGE, opts, &pos);
@@ -36,7 +62,9 @@ int pal_cmd_download(int argc, char **argv) {
   char outbuf[512];
   if (!out) { snprintf(outbuf, sizeof outbuf, "models/%s", name); out = outbuf; }
   pal_error err = {{0}};
-  if (pal_download_model_ex(name, endpoint, out, retries, !quiet, &err)) { pal_cli_error(&err); goto done; }
+  bar_ctx bars = {.quiet = quiet};
+  pal_download_cb cb = {on_progress, on_end, on_here, &bars};
+  if (pal_download_model_ex(name, endpoint, out, retries, &cb, &err)) { pal_cli_error(&err); goto done; }
   pal_model_dir md;
   if (pal_model_dir_open(&md, out, &err)) { pal_cli_error(&err); goto done; }
   printf("download: %s is in %s (n_layer=%d n_head=%d n_embd=%d n_ctx=%d vocab_size=%d)\n", name, out,

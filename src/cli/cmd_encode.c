@@ -64,14 +64,14 @@ int pal_cmd_encode(int argc, char **argv) {
   int print_ids = 0, allow_special = 0, threads = 0, show_time = 0;
   long chunk = 0;
   pal_opt opts[] = {
-    {"tokenizer", PAL_OPT_STR, &tok_dir, "directory with vocab.json + merges.txt (or encoder.json + vocab.bpe)", 0},
-    {"model", PAL_OPT_STR, &model_dir, "a model directory (its tokenizer files are used)", 0},
-    {"out", PAL_OPT_STR, &out, "write an llm.c token shard here (also -o)", 0},
-    {"ids", PAL_OPT_FLAG, &print_ids, "print the ids, comma-separated, on stdout", 0},
-    {"allow-special", PAL_OPT_FLAG, &allow_special, "\"<|endoftext|>\" in the text becomes id 50256", 0},
-    {"threads", PAL_OPT_INT, &threads, "threads (default: all)", 0},
-    {"chunk-bytes", PAL_OPT_LONG, &chunk, "bytes per parallel chunk (default 1 MiB)", 0},
-    {"time", PAL_OPT_FLAG, &show_time, "print bytes, tokens and MB/s on stderr", 0},
+    {"tokenizer", PAL_OPT_STR, &tok_dir, "directory with vocab.json + merges.txt (or encoder.json + vocab.bpe)"},
+    {"model", PAL_OPT_STR, &model_dir, "a model directory (its tokenizer files are used)"},
+    {"out", PAL_OPT_STR, &out, "write an llm.c token shard here (also -o)"},
+    {"ids", PAL_OPT_FLAG, &print_ids, "print the ids, comma-separated, on stdout"},
+    {"allow-special", PAL_OPT_FLAG, &allow_special, "\"<|endoftext|>\" in the text becomes id 50256"},
+    {"threads", PAL_OPT_INT, &threads, "threads (default: all)"},
+    {"chunk-bytes", PAL_OPT_LONG, &chunk, "bytes per parallel chunk (default 1 MiB)"},
+    {"time", PAL_OPT_FLAG, &show_time, "print bytes, tokens and MB/s on stderr"},
     {0},
   };
   pal_strs files = {0};

@@ -32,15 +32,15 @@ int pal_cmd_format(int argc, char **argv) {
   int center = 0, html = 0;
   const char *align = NULL, *title = NULL, *out_path = NULL, *caption_opt = NULL;
   pal_opt opts[] = {
-    {"width", PAL_OPT_INT, &fo.width, "wrap at W display columns (default 60)", 0},
-    {"page-width", PAL_OPT_INT, &fo.page_width, "page width for --center/--align (default W)", 0},
-    {"center", PAL_OPT_FLAG, &center, "centre each line within the page (= --align center)", 0},
-    {"align", PAL_OPT_STR, &align, "left (default), center or right", 0},
-    {"reflow", PAL_OPT_FLAG, &fo.reflow, "join all lines and stanzas into one flow first", 0},
-    {"html", PAL_OPT_FLAG, &html, "write a self-contained HTML page instead of text", 0},
-    {"title", PAL_OPT_STR, &title, "a title above the text (the HTML heading)", 0},
-    {"caption", PAL_OPT_STR, &caption_opt, "a caption below the text (default for --html: a generation's settings)", 0},
-    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output (also -o)", 0},
+    {"width", PAL_OPT_INT, &fo.width, "wrap at W display columns (default 60)"},
+    {"page-width", PAL_OPT_INT, &fo.page_width, "page width for --center/--align (default W)"},
+    {"center", PAL_OPT_FLAG, &center, "centre each line within the page (= --align center)"},
+    {"align", PAL_OPT_STR, &align, "left (default), center or right"},
+    {"reflow", PAL_OPT_FLAG, &fo.reflow, "join all lines and stanzas into one flow first"},
+    {"html", PAL_OPT_FLAG, &html, "write a self-contained HTML page instead of text"},
+    {"title", PAL_OPT_STR, &title, "a title above the text (the HTML heading)"},
+    {"caption", PAL_OPT_STR, &caption_opt, "a caption below the text (default for --html: a generation's settings)"},
+    {"out", PAL_OPT_STR, &out_path, "write to FILE (atomically) instead of standard output (also -o)"},
     {0},
   };
   /* the shared parser takes long flags only: "-o" is spelled "--out" here */
@@ -78,20 +78,9 @@ int pal_cmd_format(int argc, char **argv) {
   if (g < 0) { pal_cli_error(&err); goto done; }
   if (g == 1) { text = gen_text; text_len = strlen(gen_text); }
 
-  int frc = 0;
-  if (html) {
-    frc = pal_format_html(text, text_len, &fo, title, caption_opt ? caption_opt : caption, &out, &err);
-  } else {   /* text: the title and caption wrapped and aligned like the text, a blank line apart */
-    if (title && *title) {
-      frc = pal_format_text(title, strlen(title), &fo, &out, &err);
-      if (!frc && pal_buf_append(&out, "\n", 1)) frc = pal_errorf(&err, "format: out of memory");
-    }
-    if (!frc) frc = pal_format_text(text, text_len, &fo, &out, &err);
-    if (!frc && caption_opt && *caption_opt) {
-      if (pal_buf_append(&out, "\n", 1)) frc = pal_errorf(&err, "format: out of memory");
-      if (!frc) frc = pal_format_text(caption_opt, strlen(caption_opt), &fo, &out, &err);
-    }
-  }
+  /* a generation's settings are the HTML page's caption unless --caption says otherwise */
+  int frc = html ? pal_format_html(text, text_len, &fo, title, caption_opt ? caption_opt : caption, &out, &err)
+                 : pal_format_text_page(text, text_len, &fo, title, caption_opt, &out, &err);
   if (frc) { pal_cli_error(&err); goto done; }
   if (out_path) {
     if (pal_write_file_atomic(out_path, out.data ? out.data : "", out.len, &err)) { pal_cli_error(&err); goto done; }

@@ -21,12 +21,12 @@ int pal_cmd_init(int argc, char **argv) {
   long seed = 1337;
   int force = 0;
   pal_opt opts[] = {
-    {"config", PAL_OPT_STR, &spec, "model size: 124M, 355M, 774M, 1558M or n_layer=..,n_head=..,n_embd=..,n_ctx=..", 0},
-    {"out", PAL_OPT_STR, &out, "the directory to create", 0},
-    {"tokenizer", PAL_OPT_STR, &tokdir, "tokenizer directory to copy in (default " DEFAULT_TOKENIZER "; 'none' for none)", 0},
-    {"seed", PAL_OPT_LONG, &seed, "initialisation seed (default 1337)", 0},
-    {"force", PAL_OPT_FLAG, &force, "replace DIR if it exists", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"config", PAL_OPT_STR, &spec, "model size: 124M, 355M, 774M, 1558M or n_layer=..,n_head=..,n_embd=..,n_ctx=.."},
+    {"out", PAL_OPT_STR, &out, "the directory to create"},
+    {"tokenizer", PAL_OPT_STR, &tokdir, "tokenizer directory to copy in (default " DEFAULT_TOKENIZER "; 'none' for none)"},
+    {"seed", PAL_OPT_LONG, &seed, "initialisation seed (default 1337)"},
+    {"force", PAL_OPT_FLAG, &force, "replace DIR if it exists"},
+    {0},
   };
   int r = pal_args_parse(argc, argv, USAGE, opts, NULL);
   if (r) return r > 0 ? 0 : 1;

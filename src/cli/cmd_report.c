@@ -19,10 +19,10 @@ int pal_cmd_report(int argc, char **argv) {
   const char *out_path = NULL, *title = NULL;
   pal_strs sweeps = {0}, weaves = {0}, pos = {0};
   pal_opt opts[] = {
-    {"sweep", PAL_OPT_STRS, &sweeps, "a sweep JSONL (repeatable)", 0},
-    {"weave", PAL_OPT_STRS, &weaves, "a weave JSONL (repeatable)", 0},
-    {"out", PAL_OPT_STR, &out_path, "the HTML file to write (also -o)", 0},
-    {"title", PAL_OPT_STR, &title, "page title (default: palimpsest report: RUN)", 0},
+    {"sweep", PAL_OPT_STRS, &sweeps, "a sweep JSONL (repeatable)"},
+    {"weave", PAL_OPT_STRS, &weaves, "a weave JSONL (repeatable)"},
+    {"out", PAL_OPT_STR, &out_path, "the HTML file to write (also -o)"},
+    {"title", PAL_OPT_STR, &title, "page title (default: palimpsest report: RUN)"},
     {0},
   };
   int rc = pal_args_parse(argc, args, USAGE, opts, &pos);

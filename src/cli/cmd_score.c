@@ -1,6 +1,6 @@
 /* cmd_score.c: `palimpsest score`: mean cross-entropy and perplexity of token ids or text
- * files under a model directory. Forward only (no backward state). Long texts are scored in
- * non-overlapping windows of n_ctx predictions; never truncates silently. */
+ * files under a model directory: flags, the files' tokens, pal_gpt2_score (the windows are
+ * the model's, score.c), and the lines it prints. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +16,6 @@ static const char *USAGE =
 
 typedef struct { double loss_sum; long tokens; } score_acc;
 
-/* Scores ids[0..n) in windows: inputs ids[s..s+T), targets ids[s+1..s+T+1). */
-static int score_ids(pal_gpt2 *m, const pal_config *cfg, const int *ids, size_t n, score_acc *acc,
-                     const char *what, pal_error *err) {
-  for (size_t i = 0; i < n; i++)
-    if (ids[i] < 0 || ids[i] >= cfg->vocab_size)
-      return pal_errorf(err, "%s: token id %d at position %zu is outside the model's vocabulary (%d)", what, ids[i],
-                        i, cfg->vocab_size);
-  for (size_t s = 0; s + 1 < n;) {
-    int T = (int)((n - 1 - s) < (size_t)cfg->n_ctx ? (n - 1 - s) : (size_t)cfg->n_ctx);
-    float loss;
-    if (pal_gpt2_forward(m, ids + s, ids + s + 1, 1, T, &loss, err)) return -1;
-    acc->loss_sum += (double)loss * T;
-    acc->tokens += T;
-    s += (size_t)T;
-  }
-  return 0;
-}
-
 static void print_result(const char *label, const score_acc *a, int json) {
   double loss = a->tokens ? a->loss_sum / (double)a->tokens : NAN;
   if (json) printf("{\"loss\":%.6f,\"perplexity\":%.6f,\"tokens\":%ld}\n", loss, exp(loss), a->tokens);
@@ -44,11 +26,11 @@ int pal_cmd_score(int argc, char **argv) {
   const char *model = NULL, *ids_arg = NULL;
   int json = 0, threads = 0;
   pal_opt opts[] = {
-    {"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)", 0},
-    {"ids", PAL_OPT_STR, &ids_arg, "comma-separated token ids instead of files", 0},
-    {"json", PAL_OPT_FLAG, &json, "print one line {\"loss\":..,\"perplexity\":..,\"tokens\":..}", 0},
-    {"threads", PAL_OPT_INT, &threads, "threads (default: OMP_NUM_THREADS or all cores)", 0},
-    {NULL, 0, NULL, NULL, 0},
+    {"model", PAL_OPT_STR, &model, "model directory (config.json + model.safetensors)"},
+    {"ids", PAL_OPT_STR, &ids_arg, "comma-separated token ids instead of files"},
+    {"json", PAL_OPT_FLAG, &json, "print one line {\"loss\":..,\"perplexity\":..,\"tokens\":..}"},
+    {"threads", PAL_OPT_INT, &threads, "threads (default: OMP_NUM_THREADS or all cores)"},
+    {0},
   };
   pal_strs files = {0};
   int r = pal_args_parse(argc, argv, USAGE, opts, &files);
@@ -79,7 +61,7 @@ int pal_cmd_score(int argc, char **argv) {
   if (pal_gpt2_create(&m, cfg, &md.params, 1, max_T, 0, &err)) { pal_cli_error(&err); goto done; }
   score_acc total = {0, 0};
   if (ids_arg) {
-    if (score_ids(m, cfg, ids.data, ids.len, &total, "--ids", &err)) { pal_cli_error(&err); goto done; }
+    if (pal_gpt2_score(m, ids.data, ids.len, &total.loss_sum, &total.tokens, "--ids", &err)) { pal_cli_error(&err); goto done; }
   } else {
     if (pal_tokenizer_load(&tok, model, &err)) { pal_cli_error(&err); goto done; }
     for (int f = 0; f < files.n; f++) {
@@ -92,7 +74,7 @@ int pal_cmd_score(int argc, char **argv) {
       if (bad) { pal_cli_error(&err); goto done; }
       if (ids.len < 2) { pal_cli_fail("%s: fewer than 2 tokens: nothing to score", files.items[f]); goto done; }
       score_acc one = {0, 0};
-      if (score_ids(m, cfg, ids.data, ids.len, &one, files.items[f], &err)) { pal_cli_error(&err); goto done; }
+      if (pal_gpt2_score(m, ids.data, ids.len, &one.loss_sum, &one.tokens, files.items[f], &err)) { pal_cli_error(&err); goto done; }
       if (!json && files.n > 1) print_result(files.items[f], &one, 0);
       total.loss_sum += one.loss_sum;
       total.tokens += one.tokens;

@@ -12,9 +12,9 @@ static int train(int argc, char **argv) {
   int vocab_size = 0, min_count = 2;
   const char *out = NULL;
   pal_opt opts[] = {
-    {"vocab-size", PAL_OPT_INT, &vocab_size, "tokens in all, including 256 bytes and <|endoftext|>", 0},
-    {"out", PAL_OPT_STR, &out, "directory for vocab.json + merges.txt (created)", 0},
-    {"min-count", PAL_OPT_INT, &min_count, "merge only pairs seen at least this often (default 2)", 0},
+    {"vocab-size", PAL_OPT_INT, &vocab_size, "tokens in all, including 256 bytes and <|endoftext|>"},
+    {"out", PAL_OPT_STR, &out, "directory for vocab.json + merges.txt (created)"},
+    {"min-count", PAL_OPT_INT, &min_count, "merge only pairs seen at least this often (default 2)"},
     {0},
   };
   pal_strs files = {0};

@@ -1,82 +1,38 @@
-/* gen_cli.h: what sample, sweep and weave share on the command line: the sampling flags,
- * opening checkpoints (mmapped once, configs and tokenizers checked alike), the prompt,
- * and the streaming printer (whole UTF-8 characters only, TTY colours, jsonl). */
+/* gen_cli.h: what sample, sweep and weave share on the command line: the library's table
+ * of sampling flags bound to a pal_gen_spec, and the printer of generated tokens (whole
+ * UTF-8 characters, TTY colours by writer, jsonl records). Generation is src/generate's. */
 #ifndef PAL_CLI_GEN_CLI_H
 #define PAL_CLI_GEN_CLI_H
 #include <stdio.h>
 #include "cli/cli.h"
 
-typedef struct gen_cli_opts {
-  pal_sample_opts s;
-  int length, n, threads, include_prompt, ignore_eot, quiet;
-  long seed;
-  const char *prompt, *prompt_file, *prompt_ids, *format, *tokenizer, *color;
-  pal_strs stops;
-  char **stop_copies;          /* --stop values with \n, \t, \\ unescaped (owned) */
-} gen_cli_opts;
+/* Appends the sampling flags to opts[0..k) (cap entries in all, the {0} end included). */
+void gen_cli_flags(pal_opt *opts, int k, int cap, pal_gen_spec *g);
+/* The usage followed by the sampling help, into buf. */
+const char *gen_cli_usage(char *buf, size_t n, const char *usage);
+/* pal_gen_spec_check, printing "CMD: what is wrong"; applies --threads. 0 or -1. */
+int  gen_cli_check(const char *cmd, pal_gen_spec *g);
+/* "CMD: N tokens in S s (R tokens/s), prompt of P tokens S s" on stderr. */
+void gen_cli_report(const char *cmd, const pal_gen_result *res, size_t prompt_len);
+/* ANSI colour of a voice. */
+int  gen_colour(int voice);
 
-enum { GEN_FMT_TEXT, GEN_FMT_JSONL, GEN_FMT_IDS };
-
-void gen_cli_defaults(gen_cli_opts *o);
-/* Writes the shared flags into opts[0..]; returns how many. */
-int  gen_cli_add_opts(pal_opt *opts, gen_cli_opts *o);
-/* Checks the values (temperature >= 0, top-p in (0,1], ...) and applies --threads.
- * Returns the format (GEN_FMT_*) or -1 after printing the error. */
-int  gen_cli_check(const char *cmd, gen_cli_opts *o);
-/* Frees what gen_cli_check made and the repeatable flags. */
-void gen_cli_free(gen_cli_opts *o);
-/* Help text shared by the commands (the sliding window, the seeds, eot). */
-extern const char GEN_CLI_HELP[];
-
-typedef struct gen_models {
-  pal_model_dir *dirs;
-  const pal_params **params;   /* (n) into dirs (+ extras appended by weave) */
-  char **paths;
-  long *steps;
-  int n;
-  size_t mapped;               /* bytes mapped */
-} gen_models;
-/* Opens every model directory (steps[i] may be NULL: read them from the folders); refuses a
- * config or tokenizer that differs from the first one's, naming both. */
-int  gen_models_open(gen_models *m, const char *const *paths, int n, pal_error *err);
-void gen_models_close(gen_models *m);
-
-/* The tokenizer: --tokenizer DIR, else the first model directory holding one. required:
- * fail when none is found. *tok may stay NULL when not required. */
-int  gen_tokenizer_open(pal_tokenizer **tok, const char *flag_dir, const char *const *dirs, int n,
-                        int required, pal_error *err);
-/* --prompt / --prompt-file / --prompt-ids, or <|endoftext|> (eot) when none. */
-int  gen_prompt(const gen_cli_opts *o, pal_tokenizer *tok, int eot, int vocab, pal_ids *ids,
-                pal_error *err);
-
-/* Appends s[0..len) as a JSON string (quotes included; invalid UTF-8 becomes U+FFFD). */
-int  gen_json_str(pal_buf *b, const char *s, size_t len);
-/* Decodes ids to bytes (tok NULL: an empty string). */
-int  gen_decode(const pal_tokenizer *tok, const int *ids, size_t n, pal_buf *out);
-
-/* ---- The printer of sample and weave. */
 typedef struct gen_printer {
   FILE *fp;
   int format, weave, colour, stream, include_prompt, n_rows;
-  const pal_tokenizer *tok;
-  pal_buf *pending;            /* (n_rows) bytes held until a character completes */
+  const pal_gen_session *s;    /* the tokenizer, and the voices weave's records name */
+  pal_gen_stream *text;        /* (n_rows) bytes held until a character completes */
   pal_ids *voices;             /* (n_rows) voice of each generated token */
-  /* weave's jsonl token lines */
-  const pal_voice *voice_tab;
-  const long *model_steps;
-  int n_models_ckpt;           /* models below this index are checkpoints */
   int write_failed;
   int cur_colour;              /* the writer whose colour is on (-1: none) */
 } gen_printer;
-int  gen_printer_init(gen_printer *p, FILE *fp, int format, int weave, int colour, int n_rows,
-                      const pal_tokenizer *tok);
+/* Streams when one text row is printed, or weave's jsonl. */
+int  gen_printer_init(gen_printer *p, FILE *fp, const pal_gen_spec *g, int weave, int colour,
+                      const pal_gen_session *s);
 void gen_printer_free(gen_printer *p);
 /* The pal_gen_token_fn of sample and weave (ud = gen_printer). */
 int  gen_printer_token(void *ud, int row, int i, int id, int voice);
 /* After generation: prints what was not streamed (every row when not streaming). */
-int  gen_printer_finish(gen_printer *p, const pal_gen_result *res, const pal_ids *prompt,
-                        const char *prompt_text, uint64_t seed);
-/* ANSI colour of a voice. */
-int  gen_colour(int voice);
+int  gen_printer_finish(gen_printer *p, const pal_gen_result *res, uint64_t seed);
 
 #endif

@@ -1,4 +1,4 @@
-/* clean.c: UTF-8 decoding, character counting and the per-unit cleaning steps (strip by
+/* clean.c: the per-unit cleaning steps (strip by
  * Unicode category, lowercase, collapse blanks). Invalid bytes are never dropped or
  * changed: they are copied through exactly, so a source's bytes can always be traced. */
 #include <stdlib.h>
@@ -17,75 +17,6 @@ int pal_corpus_reserve(pal_buf *b, size_t extra) {
   b->data = p;
   b->cap = n;
   return 0;
-}
-
-/* Decodes one sequence at s[0, n): returns its length (>= 1) with *cp set, or, for an
- * invalid one, minus the length of its maximal invalid prefix (so callers can skip it). */
-int pal_utf8_decode(const unsigned char *s, size_t n, int32_t *cp) {
-  unsigned c = s[0];
-  if (c < 0x80) { *cp = (int32_t)c; return 1; }
-  int len;
-  unsigned lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) len = 2;
-  else if (c >= 0xE0 && c <= 0xEF) { len = 3; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
-  else if (c >= 0xF0 && c <= 0xF4) { len = 4; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
-  else return -1;
-  int32_t v = (int32_t)(c & (0xFF >> (len + 1)));
-  for (int k = 1; k < len; k++) {
-    if ((size_t)k >= n) return -k;
-    unsigned b = s[k];
-    if (b < lo || b > hi) return -k;
-    lo = 0x80; hi = 0xBF;
-    v = (v << 6) | (int32_t)(b & 0x3F);
-  }
-  *cp = v;
-  return len;
-}
-
-static size_t ascii_run(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i + 8 <= n) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    if (w & 0x8080808080808080ULL) break;
-    i += 8;
-  }
-  while (i < n && s[i] < 0x80) i++;
-  return i;
-}
-
-size_t pal_utf8_invalid(const char *str, size_t len, size_t *first) {
-  const unsigned char *s = (const unsigned char *)str;
-  size_t bad = 0, i = 0;
-  while (i < len) {
-    i += ascii_run(s + i, len - i);
-    if (i >= len) break;
-    int32_t cp;
-    int k = pal_utf8_decode(s + i, len - i, &cp);
-    if (k < 0) {
-      if (!bad && first) *first = i;
-      bad++;
-      k = -k;
-    }
-    i += (size_t)k;
-  }
-  return bad;
-}
-
-size_t pal_utf8_count_chars(const char *str, size_t len) {
-  const unsigned char *s = (const unsigned char *)str;
-  size_t count = 0, i = 0;
-  while (i < len) {
-    size_t a = ascii_run(s + i, len - i);
-    count += a;
-    i += a;
-    if (i >= len) break;
-    int32_t cp;
-    int k = pal_utf8_decode(s + i, len - i, &cp);
-    i += (size_t)(k < 0 ? -k : k);
-    count++;
-  }
-  return count;
 }
 
 int pal_strip_parse(const char *s) {

@@ -341,8 +341,8 @@ static int make_parent_dirs(const char *path, pal_error *err) {
   return 0;
 }
 
-int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
-                pal_mix_stats *stats, long *n_out, pal_error *err) {
+/* The sources and options, before anything is opened. */
+static int check_mix(const pal_mix_source *src, int n, const pal_mix_options *opt, pal_error *err) {
   if (n < 1) return pal_errorf(err, "mix: no sources given");
   if (!opt->output || !*opt->output) return pal_errorf(err, "mix: no output file given (-o MIXTURE.txt)");
   int n_stdin = 0;
@@ -364,6 +364,54 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
   if (!opt->force && stat(opt->output, &st) == 0)
     return pal_errorf(err, "%s: already exists (use --force to overwrite)", opt->output);
 
+  return 0;
+}
+
+/* spread needs every source's count first: a counting pass (target[i] = units kept, or the
+ * least of them for --until shortest), before the real one. */
+static int spread_targets(mix_src *S, int n, const pal_mix_options *opt, pal_until until, long *target,
+                          pal_error *err) {
+  long least = -1;
+  for (int i = 0; i < n; i++) {
+    if (src_open(&S[i], opt, 0, err)) return -1;
+    int got;
+    while ((got = src_pull(&S[i], err)) == 1) S[i].qhead = S[i].qn;  /* count, drop */
+    if (got < 0) return -1;
+    if (S[i].st.kept == 0) { empty_source_error(&S[i], err); return -1; }
+    target[i] = S[i].st.kept;
+    if (least < 0 || target[i] < least) least = target[i];
+    src_close(&S[i]);
+  }
+  for (int i = 0; i < n; i++) {
+    if (until == PAL_UNTIL_SHORTEST) target[i] = least;
+    S[i].limit = target[i];
+  }
+  return 0;
+}
+
+/* The mixture and its provenance TSV, both atomic (nothing appears until both commit). */
+static int open_outputs(mix_out *o, const pal_mix_options *opt, pal_buf *pname, pal_error *err) {
+  if (make_parent_dirs(opt->output, err)) return -1;
+  if (pal_atomic_open(&o->out, opt->output, err)) return -1;
+  setvbuf(o->out.fp, NULL, _IOFBF, 1 << 20);
+  const char *prov = opt->provenance;
+  if (!prov) {
+    if (pal_buf_printf(pname, "%s.provenance.tsv", opt->output)) return pal_errorf(err, "out of memory");
+    prov = pname->data;
+  }
+  if (*prov) {
+    if (pal_atomic_open(&o->prov, prov, err)) return -1;
+    o->have_prov = 1;
+    o->prov_name = o->prov.path;
+    setvbuf(o->prov.fp, NULL, _IOFBF, 1 << 20);
+    fputs("out_line\tsource\tunit_index\tbyte_offset\tbyte_length\tout_offset\tout_length\n", o->prov.fp);
+  }
+  return 0;
+}
+
+int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
+                pal_mix_stats *stats, long *n_out, pal_error *err) {
+  if (check_mix(src, n, opt, err)) return -1;
   int rc = -1;
   mix_out o;
   memset(&o, 0, sizeof o);
@@ -389,25 +437,10 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
       if (!S[i].md) { pal_errorf(err, "out of memory"); goto done; }
     }
   }
-  /* spread needs every source's count first: a counting pass, then the real one */
   if (opt->mode == PAL_MIX_SPREAD) {
     target = calloc((size_t)n, sizeof *target);
     if (!target) { pal_errorf(err, "out of memory"); goto done; }
-    long least = -1;
-    for (int i = 0; i < n; i++) {
-      if (src_open(&S[i], opt, 0, err)) goto done;
-      int got;
-      while ((got = src_pull(&S[i], err)) == 1) S[i].qhead = S[i].qn;  /* count, drop */
-      if (got < 0) goto done;
-      if (S[i].st.kept == 0) { empty_source_error(&S[i], err); goto done; }
-      target[i] = S[i].st.kept;
-      if (least < 0 || target[i] < least) least = target[i];
-      src_close(&S[i]);
-    }
-    for (int i = 0; i < n; i++) {
-      if (until == PAL_UNTIL_SHORTEST) target[i] = least;
-      S[i].limit = target[i];
-    }
+    if (spread_targets(S, n, opt, until, target, err)) goto done;
   }
   for (int i = 0; i < n; i++) {  /* open, and take each source's first unit */
     if (src_open(&S[i], opt, opt->mode == PAL_MIX_SPREAD, err)) goto done;
@@ -416,21 +449,7 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
     if (got == 0) { empty_source_error(&S[i], err); goto done; }
   }
 
-  if (make_parent_dirs(opt->output, err)) goto done;
-  if (pal_atomic_open(&o.out, opt->output, err)) goto done;
-  setvbuf(o.out.fp, NULL, _IOFBF, 1 << 20);
-  const char *prov = opt->provenance;
-  if (!prov) {
-    if (pal_buf_printf(&pname, "%s.provenance.tsv", opt->output)) { pal_errorf(err, "out of memory"); goto done; }
-    prov = pname.data;
-  }
-  if (*prov) {
-    if (pal_atomic_open(&o.prov, prov, err)) goto done;
-    o.have_prov = 1;
-    o.prov_name = o.prov.path;
-    setvbuf(o.prov.fp, NULL, _IOFBF, 1 << 20);
-    fputs("out_line\tsource\tunit_index\tbyte_offset\tbyte_length\tout_offset\tout_length\n", o.prov.fp);
-  }
+  if (open_outputs(&o, opt, &pname, err)) goto done;
 
   int mrc;
   if (opt->mode == PAL_MIX_WEIGHTED) mrc = mix_weighted(S, n, until, opt->seed, &o, err);

@@ -20,14 +20,28 @@ typedef struct gen {
   const pal_config *cfg;
   const pal_params *const *models;
   int n_models;
+  const pal_voice *voices;
+  int n_voices;
+  const pal_schedule *sched;
   const pal_gen_opts *o;
+  const pal_tokenizer *tok;
+  pal_gen_token_fn cb;
+  void *ud;
+  pal_gen_result *res;
   pal_kv **kv;                /* 1 (shared) or n_models (own) */
   int n_kv;
   row_state *rows;
-  int max_T;
+  int B, V, max_T;
+  int cap, keep;              /* cache positions; window kept after a slide (incl. pending) */
+  int need_text;
+  int k0;                     /* a cache that reads every token */
   int *ids;                   /* (B * max_T) scratch */
   unsigned char *used;        /* (n_models) some voice gives the model a weight > 0 */
   int *sel;                   /* (B) scratch */
+  float *mlog;                /* own: (n_models, B, V) per model; shared: (max_members, B, V) */
+  float *logits, *packed;     /* (B, V) each */
+  int *voice_of, *base_len, *act, *grp;   /* (B) each */
+  pal_sampler sampler;
   pal_error *err;
 } gen;
 
@@ -85,6 +99,10 @@ static int stop_hit(const pal_gen_opts *o, const pal_buf *text, size_t added) {
   return 0;
 }
 
+const char *pal_stop_reason_name(pal_stop_reason r) {
+  return r == PAL_STOP_EOT ? "eot" : r == PAL_STOP_STRING ? "stop" : "length";
+}
+
 void pal_gen_result_free(pal_gen_result *r) {
   if (!r) return;
   for (int i = 0; i < r->n_rows && r->ids; i++) pal_ids_free(&r->ids[i]);
@@ -95,13 +113,10 @@ void pal_gen_result_free(pal_gen_result *r) {
   r->n_rows = 0;
 }
 
-int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_models,
-                 const pal_voice *voices, int n_voices, const pal_schedule *sched,
-                 const pal_gen_opts *o, const int *prompt, int n_prompt,
-                 const pal_tokenizer *tok, pal_gen_token_fn cb, void *ud,
-                 pal_gen_result *res, pal_error *err) {
-  memset(res, 0, sizeof *res);
-  int B = o->n_rows, V = cfg->vocab_size, rc = -1;
+static int check_args(const pal_config *cfg, int n_models, const pal_voice *voices, int n_voices,
+                      const pal_schedule *sched, const pal_gen_opts *o, const int *prompt, int n_prompt,
+                      const pal_tokenizer *tok, pal_error *err) {
+  int B = o->n_rows, V = cfg->vocab_size;
   if (B < 1) return pal_errorf(err, "generate: --n must be at least 1");
   if (o->length < 0) return pal_errorf(err, "generate: --length must be at least 0");
   if (n_prompt < 1) return pal_errorf(err, "generate: empty prompt");
@@ -109,8 +124,8 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   if (pal_sample_opts_validate(&o->sample, err)) return -1;
   for (int r = 0; o->row_sample && r < B; r++)
     if (pal_sample_opts_validate(&o->row_sample[r], err)) return -1;
-  int need_text = o->n_stops > 0 || (sched && (sched->kind == PAL_SCHED_LINES || sched->kind == PAL_SCHED_SENTENCES));
-  if (need_text && !tok) return pal_errorf(err, "generate: stop strings and lines/sentences need a tokenizer");
+  if ((o->n_stops > 0 || pal_schedule_needs_text(sched)) && !tok)
+    return pal_errorf(err, "generate: stop strings and lines/sentences need a tokenizer");
   for (int v = 0; v < n_voices; v++)
     for (int m = 0; m < voices[v].n; m++)
       if (voices[v].model[m] < 0 || voices[v].model[m] >= n_models)
@@ -118,182 +133,232 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   for (int i = 0; i < n_prompt; i++)
     if (prompt[i] < 0 || prompt[i] >= V)
       return pal_errorf(err, "prompt: token id %d is outside the vocabulary (%d)", prompt[i], V);
+  return 0;
+}
 
-  gen g = {0};
-  g.cfg = cfg; g.models = models; g.n_models = n_models; g.o = o; g.err = err;
-  g.max_T = 64 / B > 0 ? 64 / B : 1;
+/* Everything a call needs, allocated once: caches, rows (prompt copied in, rngs seeded),
+ * the logits of every member, the sampler. */
+static int setup(gen *g, const int *prompt, int n_prompt) {
+  const pal_gen_opts *o = g->o;
+  int B = g->B, V = g->V;
+  g->max_T = 64 / B > 0 ? 64 / B : 1;
   long total = (long)n_prompt + o->length;
-  int cap = total < cfg->n_ctx ? (int)total : cfg->n_ctx;
-  int keep = cap / 2 > 1 ? cap / 2 : 1;       /* window kept after a slide (incl. pending) */
-  g.n_kv = o->context_own ? n_models : 1;
-  g.kv = calloc((size_t)g.n_kv, sizeof *g.kv);
-  g.rows = calloc((size_t)B, sizeof *g.rows);
-  g.ids = malloc((size_t)B * g.max_T * sizeof *g.ids);
-  g.sel = malloc((size_t)B * sizeof *g.sel);
-  g.used = calloc((size_t)n_models, 1);
-  for (int v = 0; g.used && v < n_voices; v++)
-    for (int m = 0; m < voices[v].n; m++) if (voices[v].weight[m] > 0) g.used[voices[v].model[m]] = 1;
+  g->cap = total < g->cfg->n_ctx ? (int)total : g->cfg->n_ctx;
+  g->keep = g->cap / 2 > 1 ? g->cap / 2 : 1;
+  g->n_kv = o->context_own ? g->n_models : 1;
+  g->kv = calloc((size_t)g->n_kv, sizeof *g->kv);
+  g->rows = calloc((size_t)B, sizeof *g->rows);
+  g->ids = malloc((size_t)B * g->max_T * sizeof *g->ids);
+  g->sel = malloc((size_t)B * sizeof *g->sel);
+  g->used = calloc((size_t)g->n_models, 1);
+  for (int v = 0; g->used && v < g->n_voices; v++)
+    for (int m = 0; m < g->voices[v].n; m++) if (g->voices[v].weight[m] > 0) g->used[g->voices[v].model[m]] = 1;
   int max_members = 1;
-  for (int v = 0; v < n_voices; v++) if (voices[v].n > max_members) max_members = voices[v].n;
-  /* logits: own: (n_models, B, V) per model; shared: (max_members, B, V) per member slot */
-  int slots = o->context_own ? n_models : max_members;
-  float *mlog = malloc((size_t)slots * B * V * sizeof *mlog);
-  float *logits = malloc((size_t)B * V * sizeof *logits);
-  float *packed = malloc((size_t)B * V * sizeof *packed);
-  int *voice_of = malloc((size_t)B * sizeof *voice_of);
-  int *base_len = malloc((size_t)B * sizeof *base_len);
-  int *act = malloc((size_t)B * sizeof *act), *grp = malloc((size_t)B * sizeof *grp);
-  pal_sampler sampler = {0};
+  for (int v = 0; v < g->n_voices; v++) if (g->voices[v].n > max_members) max_members = g->voices[v].n;
+  int slots = o->context_own ? g->n_models : max_members;
+  g->mlog = malloc((size_t)slots * B * V * sizeof *g->mlog);
+  g->logits = malloc((size_t)B * V * sizeof *g->logits);
+  g->packed = malloc((size_t)B * V * sizeof *g->packed);
+  g->voice_of = malloc((size_t)B * sizeof *g->voice_of);
+  g->base_len = malloc((size_t)B * sizeof *g->base_len);
+  g->act = malloc((size_t)B * sizeof *g->act);
+  g->grp = malloc((size_t)B * sizeof *g->grp);
+  pal_gen_result *res = g->res;
   res->n_rows = B;
   res->ids = calloc((size_t)B, sizeof *res->ids);
   res->stop_reason = calloc((size_t)B, sizeof *res->stop_reason);
-  if (!g.kv || !g.rows || !g.ids || !g.sel || !g.used || !mlog || !logits || !packed || !voice_of || !base_len || !act || !grp ||
-      !res->ids || !res->stop_reason) { pal_errorf(err, "generate: out of memory"); goto done; }
-  if (pal_sampler_init(&sampler, V, err)) goto done;
-  for (int c = 0; c < g.n_kv; c++)   /* own context: one scratch for every cache */
-    if (pal_kv_create_sharing(&g.kv[c], cfg, B, cap, g.max_T, c ? g.kv[0] : NULL, err)) goto done;
+  if (!g->kv || !g->rows || !g->ids || !g->sel || !g->used || !g->mlog || !g->logits || !g->packed || !g->voice_of ||
+      !g->base_len || !g->act || !g->grp || !res->ids || !res->stop_reason) return pal_errorf(g->err, "generate: out of memory");
+  if (pal_sampler_init(&g->sampler, V, g->err)) return -1;
+  for (int c = 0; c < g->n_kv; c++)   /* own context: one scratch for every cache */
+    if (pal_kv_create_sharing(&g->kv[c], g->cfg, B, g->cap, g->max_T, c ? g->kv[0] : NULL, g->err)) return -1;
   size_t hist_cap = (size_t)total + 1;
   for (int r = 0; r < B; r++) {
-    row_state *rs = &g.rows[r];
-    if (pal_ids_reserve(&rs->hist, hist_cap) || !(rs->reader = malloc(hist_cap * sizeof(int)))) {
-      pal_errorf(err, "generate: out of memory"); goto done;
-    }
+    row_state *rs = &g->rows[r];
+    if (pal_ids_reserve(&rs->hist, hist_cap) || !(rs->reader = malloc(hist_cap * sizeof(int))))
+      return pal_errorf(g->err, "generate: out of memory");
     for (int i = 0; i < n_prompt; i++) pal_ids_push(&rs->hist, prompt[i]);
     pal_rng_seed(&rs->rng, o->row_seed ? o->row_seed[r] : o->seed + (uint64_t)r);
   }
+  return 0;
+}
 
-  double t0 = pal_time_now();
-  /* The prompt (all but its last id, which the first step feeds) is read by the model
-   * that writes the first token (a blend's dominant member) when the cache is shared. */
-  {
-    int v0 = sched ? pal_schedule_pick(sched, &g.rows[0].st, 0, o->length) : 0;
-    int order[PAL_VOICE_MAX];
-    int nm = dominant_last(&voices[v0], order);
-    int m0 = voices[v0].model[order[nm - 1]];
-    int start = n_prompt - 1 >= cap ? n_prompt - keep : 0;
-    for (int r = 0; r < B; r++) {
-      g.sel[r] = r;
-      g.rows[r].start = start;
-      for (int j = 0; j < n_prompt; j++) g.rows[r].reader[j] = m0;
-    }
-    for (int c = 0; c < g.n_kv; c++)
-      if ((!o->context_own || g.used[c]) &&
-          feed(&g, c, o->context_own ? c : m0, g.sel, B, start, n_prompt - 1, NULL)) goto done;
+static void release(gen *g) {
+  for (int c = g->n_kv - 1; g->kv && c >= 0; c--) pal_kv_free(g->kv[c]);   /* kv[0] owns the scratch */
+  free(g->kv);
+  for (int r = 0; g->rows && r < g->B; r++) {
+    pal_ids_free(&g->rows[r].hist);
+    free(g->rows[r].reader);
+    pal_buf_free(&g->rows[r].text);
   }
+  free(g->rows); free(g->ids); free(g->sel); free(g->used); free(g->mlog); free(g->logits); free(g->packed);
+  free(g->voice_of); free(g->base_len); free(g->act); free(g->grp);
+  pal_sampler_free(&g->sampler);
+}
 
-  int k0 = 0;                                 /* a cache that reads every token */
-  while (o->context_own && k0 < n_models - 1 && !g.used[k0]) k0++;
-  double t1 = pal_time_now();
+/* The prompt (all but its last id, which the first step feeds) is read by the model that
+ * writes the first token (a blend's dominant member) when the cache is shared. */
+static int read_prompt(gen *g, int n_prompt) {
+  const pal_gen_opts *o = g->o;
+  int v0 = g->sched ? pal_schedule_pick(g->sched, &g->rows[0].st, 0, o->length) : 0;
+  int order[PAL_VOICE_MAX];
+  int nm = dominant_last(&g->voices[v0], order);
+  int m0 = g->voices[v0].model[order[nm - 1]];
+  int start = n_prompt - 1 >= g->cap ? n_prompt - g->keep : 0;
+  for (int r = 0; r < g->B; r++) {
+    g->sel[r] = r;
+    g->rows[r].start = start;
+    for (int j = 0; j < n_prompt; j++) g->rows[r].reader[j] = m0;
+  }
+  for (int c = 0; c < g->n_kv; c++)
+    if ((!o->context_own || g->used[c]) &&
+        feed(g, c, o->context_own ? c : m0, g->sel, g->B, start, n_prompt - 1, NULL)) return -1;
+  return 0;
+}
+
+/* Own contexts: every model reads the pending id of each active row; logits only where a
+ * voice needs them; then each row's voice blends its members. */
+static int forward_own(gen *g, int n_act) {
+  int B = g->B, V = g->V;
+  const int *act = g->act;
+  int *grp = g->grp;
+  for (int m = 0; m < g->n_models; m++) {
+    if (!g->used[m]) continue;       /* a model no voice uses reads nothing */
+    int n_need = 0, n_skip = 0;
+    for (int a = 0; a < n_act; a++) {
+      const pal_voice *vc = &g->voices[g->voice_of[act[a]]];
+      int need = 0;
+      for (int k = 0; k < vc->n; k++) need |= vc->model[k] == m && vc->weight[k] > 0;
+      if (need) g->sel[n_need++] = act[a]; else grp[n_skip++] = act[a];
+    }
+    for (int a = 0; a < n_need; a++) g->ids[a] = g->rows[g->sel[a]].hist.data[g->rows[g->sel[a]].hist.len - 1];
+    if (n_need && pal_kv_forward(g->kv[m], g->models[m], g->sel, n_need, g->ids, 1, g->packed, g->err)) return -1;
+    for (int a = 0; a < n_need; a++)
+      memcpy(g->mlog + ((size_t)m * B + g->sel[a]) * V, g->packed + (size_t)a * V, (size_t)V * sizeof *g->packed);
+    for (int a = 0; a < n_skip; a++) g->ids[a] = g->rows[grp[a]].hist.data[g->rows[grp[a]].hist.len - 1];
+    if (n_skip && pal_kv_forward(g->kv[m], g->models[m], grp, n_skip, g->ids, 1, NULL, g->err)) return -1;
+  }
+  for (int a = 0; a < n_act; a++) {
+    int r = act[a];
+    const pal_voice *vc = &g->voices[g->voice_of[r]];
+    const float *ml[PAL_VOICE_MAX];
+    for (int k = 0; k < vc->n; k++) ml[k] = g->mlog + ((size_t)vc->model[k] * B + r) * V;
+    pal_blend_logits(g->logits + (size_t)r * V, ml, vc->weight, vc->n, V, g->o->logit_space);
+  }
+  return 0;
+}
+
+/* The shared context: rows grouped by voice; a blend's members each read the pending id over
+ * the shared past, the dominant one last, so its keys and values are the ones kept. */
+static int forward_shared(gen *g, int n_act) {
+  int B = g->B, V = g->V;
+  int *grp = g->grp;
+  for (int v = 0; v < g->n_voices; v++) {
+    int n = 0;
+    for (int a = 0; a < n_act; a++) if (g->voice_of[g->act[a]] == v) grp[n++] = g->act[a];
+    if (!n) continue;
+    const pal_voice *vc = &g->voices[v];
+    int order[PAL_VOICE_MAX];
+    int nm = dominant_last(vc, order);
+    for (int k = 0; k < nm; k++) {
+      int m = vc->model[order[k]];
+      for (int a = 0; a < n; a++) {
+        int r = grp[a];
+        pal_kv_truncate(g->kv[0], r, g->base_len[r]);
+        g->ids[a] = g->rows[r].hist.data[g->rows[r].hist.len - 1];
+        g->rows[r].reader[g->rows[r].hist.len - 1] = m;
+      }
+      /* the forward writes rows packed; member k of row r goes to mlog[(k*B + r)*V] */
+      if (pal_kv_forward(g->kv[0], g->models[m], grp, n, g->ids, 1, g->packed, g->err)) return -1;
+      for (int a = 0; a < n; a++)
+        memcpy(g->mlog + ((size_t)order[k] * B + grp[a]) * V, g->packed + (size_t)a * V, (size_t)V * sizeof *g->packed);
+    }
+    for (int a = 0; a < n; a++) {
+      int r = grp[a];
+      const float *ml[PAL_VOICE_MAX];
+      for (int k = 0; k < vc->n; k++) ml[k] = g->mlog + ((size_t)k * B + r) * V;
+      /* members with weight 0 were not run; their slots are never read */
+      pal_blend_logits(g->logits + (size_t)r * V, ml, vc->weight, vc->n, V, g->o->logit_space);
+    }
+  }
+  return 0;
+}
+
+/* Samples each active row on this thread, in row order; stops rows at eot or a stop string. */
+static int sample_rows(gen *g, int i, int n_act) {
+  const pal_gen_opts *o = g->o;
+  pal_gen_result *res = g->res;
+  for (int a = 0; a < n_act; a++) {
+    int r = g->act[a];
+    row_state *rs = &g->rows[r];
+    float *lr = g->logits + (size_t)r * g->V;
+    const pal_sample_opts *so = o->row_sample ? &o->row_sample[r] : &o->sample;
+    int id = pal_sample_logits(&g->sampler, lr, rs->hist.data, rs->hist.len, so, &rs->rng);
+    if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = PAL_STOP_EOT; continue; }
+    rs->reader[rs->hist.len] = -1;
+    if (pal_ids_push(&rs->hist, id) || pal_ids_push(&res->ids[r], id)) return pal_errorf(g->err, "generate: out of memory");
+    if (o->token_prob) *o->token_prob = pal_sample_prob(&g->sampler, lr, id, so);
+    if (g->cb && g->cb(g->ud, r, i, id, g->voice_of[r])) return pal_errorf(g->err, "generate: stopped");
+    if (g->need_text) {
+      size_t bl = 0;
+      const char *bytes = pal_tokenizer_token_bytes(g->tok, id, &bl);
+      if (g->sched) pal_schedule_note(g->sched, &rs->st, bytes, bytes ? bl : 0);
+      if (bytes && pal_buf_append(&rs->text, bytes, bl)) return pal_errorf(g->err, "generate: out of memory");
+      if (stop_hit(o, &rs->text, bl)) { rs->done = 1; res->stop_reason[r] = PAL_STOP_STRING; }
+    }
+  }
+  return 0;
+}
+
+/* Generated token i of every row still going: its voice, a slide of the window when the
+ * cache is full, the forward, the draw. */
+static int step(gen *g, int i) {
+  int n_act = 0;
+  for (int r = 0; r < g->B; r++) if (!g->rows[r].done) g->sel[n_act++] = r;
+  if (!n_act) return 1;
+  for (int a = 0; a < n_act; a++) {
+    int r = g->sel[a];
+    row_state *rs = &g->rows[r];
+    g->voice_of[r] = g->sched ? pal_schedule_pick(g->sched, &rs->st, i, g->o->length) : 0;
+    if (pal_kv_len(g->kv[g->k0], r) >= g->cap) {    /* window full: keep the newest half */
+      rs->start = (int)rs->hist.len - g->keep;
+      if (refill(g, r)) return -1;
+    }
+    g->base_len[r] = pal_kv_len(g->kv[g->k0], r);
+  }
+  memcpy(g->act, g->sel, (size_t)n_act * sizeof *g->act);
+  if (g->o->context_own ? forward_own(g, n_act) : forward_shared(g, n_act)) return -1;
+  return sample_rows(g, i, n_act);
+}
+
+int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_models,
+                 const pal_voice *voices, int n_voices, const pal_schedule *sched,
+                 const pal_gen_opts *o, const int *prompt, int n_prompt,
+                 const pal_tokenizer *tok, pal_gen_token_fn cb, void *ud,
+                 pal_gen_result *res, pal_error *err) {
+  memset(res, 0, sizeof *res);
+  if (check_args(cfg, n_models, voices, n_voices, sched, o, prompt, n_prompt, tok, err)) return -1;
+  gen g = {.cfg = cfg, .models = models, .n_models = n_models, .voices = voices, .n_voices = n_voices,
+           .sched = sched, .o = o, .tok = tok, .cb = cb, .ud = ud, .res = res, .B = o->n_rows,
+           .V = cfg->vocab_size, .err = err};
+  g.need_text = o->n_stops > 0 || pal_schedule_needs_text(sched);
+  int rc = -1;
+  double t0 = 0, t1 = 0;
+  if (setup(&g, prompt, n_prompt)) goto done;
+  t0 = pal_time_now();
+  if (read_prompt(&g, n_prompt)) goto done;
+  while (o->context_own && g.k0 < n_models - 1 && !g.used[g.k0]) g.k0++;
+  t1 = pal_time_now();
   res->prompt_s = t1 - t0;
   for (int i = 0; i < o->length; i++) {
-    int n_act = 0;
-    for (int r = 0; r < B; r++) if (!g.rows[r].done) g.sel[n_act++] = r;
-    if (!n_act) break;
-    for (int a = 0; a < n_act; a++) {
-      int r = g.sel[a];
-      row_state *rs = &g.rows[r];
-      voice_of[r] = sched ? pal_schedule_pick(sched, &rs->st, i, o->length) : 0;
-      if (pal_kv_len(g.kv[k0], r) >= cap) {    /* window full: keep the newest half */
-        rs->start = (int)rs->hist.len - keep;
-        if (refill(&g, r)) goto done;
-      }
-      base_len[r] = pal_kv_len(g.kv[k0], r);
-    }
-    memcpy(act, g.sel, (size_t)n_act * sizeof *act);
-    int fail = 0;
-    if (o->context_own) {
-      /* every model reads the pending id; logits only where a voice needs them */
-      for (int m = 0; m < n_models && !fail; m++) {
-        if (!g.used[m]) continue;       /* a model no voice uses reads nothing */
-        int n_need = 0, n_skip = 0;
-        for (int a = 0; a < n_act; a++) {
-          const pal_voice *vc = &voices[voice_of[act[a]]];
-          int need = 0;
-          for (int k = 0; k < vc->n; k++) need |= vc->model[k] == m && vc->weight[k] > 0;
-          if (need) g.sel[n_need++] = act[a]; else grp[n_skip++] = act[a];
-        }
-        for (int a = 0; a < n_need; a++) g.ids[a] = g.rows[g.sel[a]].hist.data[g.rows[g.sel[a]].hist.len - 1];
-        if (n_need) fail = pal_kv_forward(g.kv[m], models[m], g.sel, n_need, g.ids, 1, packed, err);
-        for (int a = 0; a < n_need && !fail; a++)
-          memcpy(mlog + ((size_t)m * B + g.sel[a]) * V, packed + (size_t)a * V, (size_t)V * sizeof *packed);
-        for (int a = 0; a < n_skip; a++) g.ids[a] = g.rows[grp[a]].hist.data[g.rows[grp[a]].hist.len - 1];
-        if (n_skip && !fail) fail = pal_kv_forward(g.kv[m], models[m], grp, n_skip, g.ids, 1, NULL, err);
-      }
-      for (int a = 0; a < n_act && !fail; a++) {
-        int r = act[a];
-        const pal_voice *vc = &voices[voice_of[r]];
-        const float *ml[PAL_VOICE_MAX];
-        for (int k = 0; k < vc->n; k++) ml[k] = mlog + ((size_t)vc->model[k] * B + r) * V;
-        pal_blend_logits(logits + (size_t)r * V, ml, vc->weight, vc->n, V, o->logit_space);
-      }
-    } else {
-      /* rows grouped by voice; a blend's members each read the pending id over the shared
-       * past, the dominant one last, so its keys and values are the ones kept */
-      for (int v = 0; v < n_voices && !fail; v++) {
-        int n = 0;
-        for (int a = 0; a < n_act; a++) if (voice_of[act[a]] == v) grp[n++] = act[a];
-        if (!n) continue;
-        const pal_voice *vc = &voices[v];
-        int order[PAL_VOICE_MAX];
-        int nm = dominant_last(vc, order);
-        for (int k = 0; k < nm && !fail; k++) {
-          int m = vc->model[order[k]];
-          for (int a = 0; a < n; a++) {
-            int r = grp[a];
-            pal_kv_truncate(g.kv[0], r, base_len[r]);
-            g.ids[a] = g.rows[r].hist.data[g.rows[r].hist.len - 1];
-            g.rows[r].reader[g.rows[r].hist.len - 1] = m;
-          }
-          /* the forward writes rows packed; member k of row r goes to mlog[(k*B + r)*V] */
-          fail = pal_kv_forward(g.kv[0], models[m], grp, n, g.ids, 1, packed, err);
-          for (int a = 0; a < n && !fail; a++)
-            memcpy(mlog + ((size_t)order[k] * B + grp[a]) * V, packed + (size_t)a * V, (size_t)V * sizeof *packed);
-        }
-        for (int a = 0; a < n && !fail; a++) {
-          int r = grp[a];
-          const float *ml[PAL_VOICE_MAX];
-          for (int k = 0; k < vc->n; k++) ml[k] = mlog + ((size_t)k * B + r) * V;
-          /* members with weight 0 were not run; their slots are never read */
-          pal_blend_logits(logits + (size_t)r * V, ml, vc->weight, vc->n, V, o->logit_space);
-        }
-      }
-    }
-    if (fail) goto done;
-    /* sample each row on this thread, in row order */
-    for (int a = 0; a < n_act; a++) {
-      int r = act[a];
-      row_state *rs = &g.rows[r];
-      float *lr = logits + (size_t)r * V;
-      const pal_sample_opts *so = o->row_sample ? &o->row_sample[r] : &o->sample;
-      int id = pal_sample_logits(&sampler, lr, rs->hist.data, rs->hist.len, so, &rs->rng);
-      if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = 1; continue; }
-      rs->reader[rs->hist.len] = -1;
-      if (pal_ids_push(&rs->hist, id) || pal_ids_push(&res->ids[r], id)) {
-        pal_errorf(err, "generate: out of memory"); goto done;
-      }
-      if (o->token_prob) *o->token_prob = pal_sample_prob(&sampler, lr, id, so);
-      if (cb && cb(ud, r, i, id, voice_of[r])) { pal_errorf(err, "generate: stopped"); goto done; }
-      if (need_text) {
-        size_t bl = 0;
-        const char *bytes = pal_tokenizer_token_bytes(tok, id, &bl);
-        if (sched) pal_schedule_note(sched, &rs->st, bytes, bytes ? bl : 0);
-        if (bytes && pal_buf_append(&rs->text, bytes, bl)) { pal_errorf(err, "generate: out of memory"); goto done; }
-        if (stop_hit(o, &rs->text, bl)) { rs->done = 1; res->stop_reason[r] = 2; }
-      }
-    }
+    int s = step(&g, i);
+    if (s < 0) goto done;
+    if (s > 0) break;
   }
   res->gen_s = pal_time_now() - t1;
   rc = 0;
 done:
-  for (int c = g.n_kv - 1; g.kv && c >= 0; c--) pal_kv_free(g.kv[c]);   /* kv[0] owns the scratch */
-  free(g.kv);
-  for (int r = 0; g.rows && r < B; r++) {
-    pal_ids_free(&g.rows[r].hist);
-    free(g.rows[r].reader);
-    pal_buf_free(&g.rows[r].text);
-  }
-  free(g.rows); free(g.ids); free(g.sel); free(g.used); free(mlog); free(logits); free(packed); free(voice_of); free(base_len); free(act); free(grp);
-  pal_sampler_free(&sampler);
+  release(&g);
   if (rc) pal_gen_result_free(res);
   return rc;
 }

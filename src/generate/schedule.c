@@ -1,6 +1,6 @@
-/* schedule.c: weave's schedules (which voice writes generated token i) and the parsing of
- * voices ("A:0.5,B:0.3"). Pure functions of the token index and a little per-row state;
- * nothing here touches a model. */
+/* schedule.c: weave's schedules (which voice writes generated token i), one table entry
+ * each, and the parsing of voices ("A:0.5,B:0.3"). Pure functions of the token index and a
+ * little per-row state; nothing here touches a model. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -72,6 +72,91 @@ int pal_voice_parse(pal_voice *v, const char *spec, const long *steps, int n_mod
   return 0;
 }
 
+/* ---- The schedules: one entry each (a new schedule is an entry, its parser and picker if
+ * it needs them, and its test). */
+static int pick_cycle(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
+  return i % s->n_voices;
+}
+static int pick_blocks(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
+  return (int)(((long)i / s->block) % s->n_voices);
+}
+/* token i of length falls in stage floor(i*K/length): each voice writes an equal share */
+static int stage(const pal_schedule *s, int i, int length) {
+  long L = length > 0 ? length : 1, st = (long)i * s->n_voices / L;
+  return (int)(st >= s->n_voices ? s->n_voices - 1 : st);
+}
+static int pick_timelapse(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
+  return s->order[stage(s, i, length)];
+}
+static int pick_reverse(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
+  return s->order[s->n_voices - 1 - stage(s, i, length)];
+}
+static int pick_random(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
+  return (int)(pal_mix64(s->seed ^ pal_mix64((uint64_t)i)) % (uint64_t)s->n_voices);
+}
+static int pick_list(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
+  return s->list[i % s->n_list];
+}
+static int pick_turn(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
+  return st ? st->turn % s->n_voices : 0;
+}
+static int ends_line(const char *bytes, size_t len) { return memchr(bytes, '\n', len) != NULL; }
+
+static int parse_blocks(pal_schedule *s, const char *spec, const char *arg, const long *steps, pal_error *err) {
+  char *end;
+  long b = strtol(arg, &end, 10);
+  if (!*arg || *end || b < 1 || b > 1000000000L) return pal_errorf(err, "schedule '%s': blocks:N needs a whole N >= 1", spec);
+  s->block = (int)b;
+  return 0;
+}
+static int parse_random(pal_schedule *s, const char *spec, const char *arg, const long *steps, pal_error *err) {
+  if (!arg) return 0;   /* the default seed */
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(arg, &end, 10);
+  if (!*arg || *end || errno) return pal_errorf(err, "schedule '%s': random:SEED needs a whole SEED", spec);
+  s->seed = v;
+  return 0;
+}
+static int parse_list(pal_schedule *s, const char *spec, const char *p, const long *steps, pal_error *err) {
+  size_t cap = 1;
+  for (const char *q = p; *q; q++) cap += *q == ',';
+  if (!(s->list = malloc(cap * sizeof *s->list))) return pal_errorf(err, "schedule: out of memory");
+  char what[160];
+  snprintf(what, sizeof what, "schedule '%.120s'", spec);
+  while (1) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    int v = resolve_ref(p, len, steps, s->n_voices, what, err);
+    if (v < 0) return -1;
+    s->list[s->n_list++] = v;
+    if (!comma) return 0;
+    p = comma + 1;
+  }
+}
+
+enum { ARG_NONE, ARG_NEEDED, ARG_OPTIONAL };
+const pal_sched_def pal_schedules[] = {
+  {"cycle", "cycle", ARG_NONE, NULL, pick_cycle, NULL, "A, B, C, A, ..."},
+  {"blocks", "blocks:N", ARG_NEEDED, parse_blocks, pick_blocks, NULL, "N tokens each in turn"},
+  {"timelapse", "timelapse", ARG_NONE, NULL, pick_timelapse, NULL, "earliest step to latest across the text"},
+  {"reverse-timelapse", "reverse-timelapse", ARG_NONE, NULL, pick_reverse, NULL, "latest step to earliest"},
+  {"random", "random[:SEED]", ARG_OPTIONAL, parse_random, pick_random, NULL,
+   "a seeded random writer per token (SEED defaults to --seed)"},
+  {"list", "list:A,B,...", ARG_NEEDED, parse_list, pick_list, NULL, "writers by step (or #index), repeated: list:60,200,#0"},
+  {"lines", "lines", ARG_NONE, NULL, pick_turn, ends_line, "the next writer after each newline"},
+  {"sentences", "sentences", ARG_NONE, NULL, pick_turn, pal_ends_sentence, "the next writer after each sentence end"},
+  {NULL},
+};
+
+/* "cycle, blocks:N, ..., sentences" */
+static void syntaxes(char *buf, size_t n) {
+  size_t used = 0;
+  buf[0] = 0;
+  for (const pal_sched_def *d = pal_schedules; d->name && used < n; d++)
+    used += (size_t)snprintf(buf + used, n - used, "%s%s", d == pal_schedules ? "" : ", ", d->syntax);
+}
+
 int pal_schedule_parse(pal_schedule *s, const char *spec, const long *steps, int n_voices,
                        uint64_t default_seed, pal_error *err) {
   memset(s, 0, sizeof *s);
@@ -89,49 +174,19 @@ int pal_schedule_parse(pal_schedule *s, const char *spec, const long *steps, int
       for (int j = i; j > 0 && steps[s->order[j]] < steps[s->order[j - 1]]; j--) {
         int t = s->order[j]; s->order[j] = s->order[j - 1]; s->order[j - 1] = t;
       }
-  char *end;
-  if (!strcmp(spec, "cycle")) s->kind = PAL_SCHED_CYCLE;
-  else if (!strcmp(spec, "timelapse")) s->kind = PAL_SCHED_TIMELAPSE;
-  else if (!strcmp(spec, "reverse-timelapse")) s->kind = PAL_SCHED_REVERSE;
-  else if (!strcmp(spec, "lines")) s->kind = PAL_SCHED_LINES;
-  else if (!strcmp(spec, "sentences")) s->kind = PAL_SCHED_SENTENCES;
-  else if (!strncmp(spec, "blocks:", 7)) {
-    s->kind = PAL_SCHED_BLOCKS;
-    long b = strtol(spec + 7, &end, 10);
-    if (!spec[7] || *end || b < 1 || b > 1000000000L)
-      return pal_errorf(err, "schedule '%s': blocks:N needs a whole N >= 1", spec);
-    s->block = (int)b;
-  } else if (!strcmp(spec, "random") || !strncmp(spec, "random:", 7)) {
-    s->kind = PAL_SCHED_RANDOM;
-    if (spec[6] == ':') {
-      errno = 0;
-      unsigned long long v = strtoull(spec + 7, &end, 10);
-      if (!spec[7] || *end || errno) return pal_errorf(err, "schedule '%s': random:SEED needs a whole SEED", spec);
-      s->seed = v;
-    }
-  } else if (!strncmp(spec, "list:", 5)) {
-    s->kind = PAL_SCHED_LIST;
-    const char *p = spec + 5;
-    size_t cap = 1;
-    for (const char *q = p; *q; q++) cap += *q == ',';
-    s->list = malloc(cap * sizeof *s->list);
-    if (!s->list) return pal_errorf(err, "schedule: out of memory");
-    while (1) {
-      const char *comma = strchr(p, ',');
-      size_t len = comma ? (size_t)(comma - p) : strlen(p);
-      char what[160];
-      snprintf(what, sizeof what, "schedule '%.120s'", spec);
-      int v = resolve_ref(p, len, steps, n_voices, what, err);
-      if (v < 0) { pal_schedule_free(s); return -1; }
-      s->list[s->n_list++] = v;
-      if (!comma) break;
-      p = comma + 1;
-    }
-  } else {
-    return pal_errorf(err, "schedule '%s': unknown (cycle, blocks:N, timelapse, reverse-timelapse, "
-                           "random[:SEED], list:A,B,..., lines, sentences)", spec);
+  for (const pal_sched_def *d = pal_schedules; d->name; d++) {
+    size_t nl = strlen(d->name);
+    if (strncmp(spec, d->name, nl) || (spec[nl] && spec[nl] != ':')) continue;
+    const char *arg = spec[nl] == ':' ? spec + nl + 1 : NULL;
+    if (d->arg == ARG_NONE && arg) continue;
+    if (d->arg == ARG_NEEDED && !arg) break;
+    s->def = d;
+    if (d->parse && d->parse(s, spec, arg, steps, err)) { pal_schedule_free(s); return -1; }
+    return 0;
   }
-  return 0;
+  char known[256];
+  syntaxes(known, sizeof known);
+  return pal_errorf(err, "schedule '%s': unknown (%s)", spec, known);
 }
 
 void pal_schedule_free(pal_schedule *s) {
@@ -141,34 +196,12 @@ void pal_schedule_free(pal_schedule *s) {
   s->n_list = 0;
 }
 
-static uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+int pal_schedule_pick(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
+  if (s->n_voices <= 1 || !s->def) return 0;
+  return s->def->pick(s, st, i, length);
 }
 
-int pal_schedule_pick(const pal_schedule *s, const pal_sched_state *st, int i, int length) {
-  int K = s->n_voices;
-  if (K <= 1) return 0;
-  switch (s->kind) {
-  case PAL_SCHED_CYCLE: return i % K;
-  case PAL_SCHED_BLOCKS: return (int)(((long)i / s->block) % K);
-  case PAL_SCHED_TIMELAPSE:
-  case PAL_SCHED_REVERSE: {
-    /* token i of length falls in stage floor(i*K/length): each voice writes an equal share */
-    long L = length > 0 ? length : 1;
-    long stage = (long)i * K / L;
-    if (stage >= K) stage = K - 1;
-    return s->order[s->kind == PAL_SCHED_TIMELAPSE ? stage : K - 1 - stage];
-  }
-  case PAL_SCHED_RANDOM: return (int)(mix64(s->seed ^ mix64((uint64_t)i)) % (uint64_t)K);
-  case PAL_SCHED_LIST: return s->list[i % s->n_list];
-  case PAL_SCHED_LINES:
-  case PAL_SCHED_SENTENCES: return st ? st->turn % K : 0;
-  }
-  return 0;
-}
+int pal_schedule_needs_text(const pal_schedule *s) { return s && s->def && s->def->ends_turn; }
 
 int pal_ends_sentence(const char *bytes, size_t len) {
   if (memchr(bytes, '\n', len)) return 1;
@@ -179,7 +212,5 @@ int pal_ends_sentence(const char *bytes, size_t len) {
 }
 
 void pal_schedule_note(const pal_schedule *s, pal_sched_state *st, const char *bytes, size_t len) {
-  if (!st || !bytes) return;
-  if (s->kind == PAL_SCHED_LINES && memchr(bytes, '\n', len)) st->turn++;
-  else if (s->kind == PAL_SCHED_SENTENCES && pal_ends_sentence(bytes, len)) st->turn++;
+  if (st && bytes && s->def && s->def->ends_turn && s->def->ends_turn(bytes, len)) st->turn++;
 }

@@ -26,7 +26,8 @@ typedef struct xfer {
   int64_t written;          /* body bytes written by this attempt */
   int truncated;            /* the partial was restarted because the server sent 200 */
   int write_failed;
-  pal_progress *progress;
+  const pal_download_cb *cb;
+  const char *name;
   int64_t expected;         /* total size once known, for the progress line */
   char resumed_note[48];    /* "resumed at 1.2 GB" */
   char etag[256];           /* strong ETag of the latest response, or "" */
@@ -106,10 +107,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
 static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
   (void)ultotal; (void)ulnow;
   xfer *x = user;
-  if (x->progress && (x->status == 200 || x->status == 206)) {
+  if (x->cb && x->cb->progress && (x->status == 200 || x->status == 206)) {
     /* counts this attempt's bytes only, so speed and ETA stay true when resuming */
     double total = x->expected > 0 ? (double)(x->expected - x->offset) : dltotal > 0 ? (double)dltotal : 0;
-    pal_progress_update(x->progress, (double)dlnow, total, x->offset ? x->resumed_note : NULL, 0);
+    x->cb->progress(x->cb->ctx, x->name, (double)dlnow, total, x->offset ? x->resumed_note : NULL);
   }
   return 0;
 }
@@ -148,14 +149,14 @@ static void drop_partial(const char *partial) {
 /* One attempt at url -> partial. Returns 0 when the partial holds the whole file; 1 when it
  * was cut short and may be resumed; 2 when the partial was dropped (416) and the download
  * should start again at once; -1 on an error that retrying will not fix. */
-static int attempt(CURL *curl, const char *url, const char *partial, pal_progress *prog, int64_t *total_out,
-                   pal_error *err) {
+static int attempt(CURL *curl, const char *url, const char *partial, const pal_download_cb *cb, const char *name,
+                   int64_t *total_out, pal_error *err) {
   int64_t have = file_size(partial);
   if (have < 0) have = 0;
   FILE *fp = fopen(partial, have ? "ab" : "wb");
   if (!fp) return pal_errorf(err, "%s: cannot create: %s", partial, strerror(errno));
   xfer x = {.fp = fp, .path = partial, .content_length = -1, .range_start = -1, .range_total = -1,
-            .linked_size = -1, .offset = have, .progress = prog, .expected = *total_out};
+            .linked_size = -1, .offset = have, .cb = cb, .name = name, .expected = *total_out};
   char range[64], size[32];
   snprintf(range, sizeof range, "%lld-", (long long)have);
   pal_format_bytes(size, sizeof size, (double)have);
@@ -267,7 +268,7 @@ static int make_dirs(const char *dir, pal_error *err) {
   return 0;
 }
 
-int pal_download_file(const char *url, const char *dest, int retries, int show_progress, pal_error *err) {
+int pal_download_file(const char *url, const char *dest, int retries, const pal_download_cb *cb, pal_error *err) {
   size_t n = strlen(dest) + 16;
   char *partial = malloc(n), *label_src = strrchr(dest, '/');
   if (!partial) return pal_errorf(err, "%s: out of memory", dest);
@@ -282,19 +283,18 @@ int pal_download_file(const char *url, const char *dest, int retries, int show_p
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);     /* it never hangs forever */
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "identity");
-  pal_progress prog;
-  pal_progress_init(&prog, stderr, label_src ? label_src + 1 : dest, "B", !show_progress);
+  const char *name = label_src ? label_src + 1 : dest;
   int64_t total = -1;
   int rc = 1;
   int restarts = 0;
   for (int a = 0; a <= retries && rc >= 1; a++) {
-    rc = attempt(curl, url, partial, &prog, &total, err);
+    rc = attempt(curl, url, partial, cb, name, &total, err);
     if (rc == 2 && restarts++ == 0) a--;   /* a dropped partial costs no retry, once */
   }
   if (rc == 2) rc = 1;
   int64_t got = file_size(partial);
   if (rc == 0) {
-    pal_progress_finish(&prog, (double)got, (double)(total >= 0 ? total : got), NULL);   /* whole file */
+    if (cb && cb->end) cb->end(cb->ctx, name, (double)got, (double)(total >= 0 ? total : got), 1);   /* whole file */
     if (rename(partial, dest) != 0) rc = pal_errorf(err, "%s: cannot rename into place: %s", dest, strerror(errno));
     else {
       drop_partial(partial);   /* only the .etag is left by now */
@@ -304,27 +304,27 @@ int pal_download_file(const char *url, const char *dest, int retries, int show_p
       free(d);
     }
   } else if (rc == 1) {
-    if (show_progress) fputc('\n', stderr);
+    if (cb && cb->end) cb->end(cb->ctx, name, (double)got, (double)total, 0);
     if (err) {
       size_t L = strlen(err->msg);
       snprintf(err->msg + L, sizeof err->msg - L, "; %s kept: run again to resume", partial);
     }
     rc = -1;
-  } else if (show_progress) {
-    fputc('\n', stderr);
+  } else if (cb && cb->end) {
+    cb->end(cb->ctx, name, (double)got, (double)total, 0);
   }
   curl_easy_cleanup(curl);
   free(partial);
   return rc;
 }
 
-int pal_download_model(const char *repo, const char *endpoint, const char *out_dir, int show_progress,
+int pal_download_model(const char *repo, const char *endpoint, const char *out_dir, const pal_download_cb *cb,
                        pal_error *err) {
-  return pal_download_model_ex(repo, endpoint, out_dir, 3, show_progress, err);
+  return pal_download_model_ex(repo, endpoint, out_dir, 3, cb, err);
 }
 
 int pal_download_model_ex(const char *repo, const char *endpoint, const char *out_dir, int retries,
-                          int show_progress, pal_error *err) {
+                          const pal_download_cb *cb, pal_error *err) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) return pal_errorf(err, "%s: cannot start libcurl", endpoint);
   int rc = make_dirs(out_dir, err);
   size_t elen = strlen(endpoint);
@@ -336,8 +336,8 @@ int pal_download_model_ex(const char *repo, const char *endpoint, const char *ou
     else {
       snprintf(url, n, "%.*s/%s/resolve/main/%s", (int)elen, endpoint, repo, HUB_FILES[i]);
       snprintf(dest, n, "%s/%s", out_dir, HUB_FILES[i]);
-      if (file_size(dest) < 0) rc = pal_download_file(url, dest, retries, show_progress, err);
-      else if (show_progress) fprintf(stderr, "%s: already here\n", dest);
+      if (file_size(dest) < 0) rc = pal_download_file(url, dest, retries, cb, err);
+      else if (cb && cb->here) cb->here(cb->ctx, dest);
     }
     free(url);
     free(dest);

@@ -10,29 +10,34 @@
 /* Rows are processed in blocks of ATT_BLOCK: block [r0,r1) only needs keys 0..r1-1. */
 #define ATT_BLOCK 64
 
+/* A head's size, the score scale 1/sqrt(hs) and the qkv row stride 3C. */
+typedef struct att_dims { int hs; float scale; size_t C3; } att_dims;
+static att_dims dims_of(int C, int NH) {
+  int hs = C / NH;
+  return (att_dims){hs, 1.0f / sqrtf((float)hs), 3 * (size_t)C};
+}
+
 void pal_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
   pal_attention_forward_ex(out, att, NULL, qkv, B, T, C, NH, 0.0f, 0, 0);
 }
 
 void pal_attention_forward_ex(float *out, float *att, float *att_drop, const float *qkv, int B,
                               int T, int C, int NH, float pdrop, uint64_t key, uint64_t site) {
-  int hs = C / NH;
-  float scale = 1.0f / sqrtf((float)hs);
-  size_t C3 = 3 * (size_t)C;
+  const att_dims d = dims_of(C, NH);
   #pragma omp parallel for collapse(2) schedule(dynamic, 1) if ((size_t)B * NH * T * T >= 4096)
   for (int b = 0; b < B; b++)
     for (int h = 0; h < NH; h++) {
-      const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+      const float *q = qkv + (size_t)b * T * d.C3 + (size_t)h * d.hs;
       const float *k = q + C, *v = q + 2 * C;
       size_t base = ((size_t)b * NH + h) * T * T;
       float *p = att + base;
       float *pv = pdrop > 0 ? att_drop + base : p;  /* the probabilities multiplied by v */
-      float *o = out + (size_t)b * T * C + (size_t)h * hs;
+      float *o = out + (size_t)b * T * C + (size_t)h * d.hs;
       for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
         int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
         /* p[r0:r1, 0:r1] = scale q[r0:r1] k[0:r1]^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hs, scale,
-                    q + (size_t)r0 * C3, (int)C3, k, (int)C3, 0.0f, p + (size_t)r0 * T, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, d.hs, d.scale,
+                    q + (size_t)r0 * d.C3, (int)d.C3, k, (int)d.C3, 0.0f, p + (size_t)r0 * T, T);
         for (int t = r0; t < r1; t++) {
           float *row = p + (size_t)t * T;
           float mx = -INFINITY;
@@ -50,8 +55,8 @@ void pal_attention_forward_ex(float *out, float *att, float *att_drop, const flo
           }
         }
         /* o[r0:r1] = p[r0:r1, 0:r1] @ v[0:r1] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, r1, 1.0f,
-                    pv + (size_t)r0 * T, T, v, (int)C3, 0.0f, o + (size_t)r0 * C, C);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, d.hs, r1, 1.0f,
+                    pv + (size_t)r0 * T, T, v, (int)d.C3, 0.0f, o + (size_t)r0 * C, C);
       }
     }
 }
@@ -64,19 +69,17 @@ void pal_attention_backward(float *dqkv, float *datt, const float *dout, const f
 void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, const float *qkv,
                                const float *att, int B, int T, int C, int NH, float pdrop,
                                uint64_t key, uint64_t site) {
-  int hs = C / NH;
-  float scale = 1.0f / sqrtf((float)hs);
-  size_t C3 = 3 * (size_t)C;
+  const att_dims d = dims_of(C, NH);
   #pragma omp parallel for collapse(2) schedule(dynamic, 1) if ((size_t)B * NH * T * T >= 4096)
   for (int b = 0; b < B; b++)
     for (int h = 0; h < NH; h++) {
-      size_t qoff = (size_t)b * T * C3 + (size_t)h * hs;
+      size_t qoff = (size_t)b * T * d.C3 + (size_t)h * d.hs;
       const float *q = qkv + qoff, *k = q + C, *v = q + 2 * C;
       float *dq = dqkv + qoff, *dk = dq + C, *dv = dq + 2 * C;
       size_t base = ((size_t)b * NH + h) * T * T;
       const float *p = att + base;
       float *dp = datt + base;
-      const float *dO = dout + (size_t)b * T * C + (size_t)h * hs;
+      const float *dO = dout + (size_t)b * T * C + (size_t)h * d.hs;
       float keep_scale = pdrop > 0 ? 1.0f / (1.0f - pdrop) : 1.0f;
       if (pdrop > 0) {
         /* dv first, from the dropped probabilities rebuilt in datt (before it becomes dp) */
@@ -89,16 +92,16 @@ void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, cons
         }
         for (int c0 = 0; c0 < T; c0 += ATT_BLOCK) {
           int c1 = c0 + ATT_BLOCK < T ? c0 + ATT_BLOCK : T;
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, d.hs, T - c0, 1.0f,
                       dp + (size_t)c0 * T + c0, T, dO + (size_t)c0 * C, C, 0.0f,
-                      dv + (size_t)c0 * C3, (int)C3);
+                      dv + (size_t)c0 * d.C3, (int)d.C3);
         }
       }
       for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
         int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
         /* dp[r0:r1, 0:r1] = dO[r0:r1] v[0:r1]^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hs, 1.0f,
-                    dO + (size_t)r0 * C, C, v, (int)C3, 0.0f, dp + (size_t)r0 * T, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, d.hs, 1.0f,
+                    dO + (size_t)r0 * C, C, v, (int)d.C3, 0.0f, dp + (size_t)r0 * T, T);
         /* softmax backward, the scale folded in: ds = scale p (dp - sum_j p dp) */
         for (int t = r0; t < r1; t++) {
           const float *pr = p + (size_t)t * T;
@@ -109,24 +112,24 @@ void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, cons
           float dot = 0.0f;
           #pragma omp simd reduction(+:dot)
           for (int j = 0; j <= t; j++) dot += pr[j] * dr[j];
-          for (int j = 0; j <= t; j++) dr[j] = scale * pr[j] * (dr[j] - dot);
+          for (int j = 0; j <= t; j++) dr[j] = d.scale * pr[j] * (dr[j] - dot);
           for (int j = t + 1; j < r1; j++) dr[j] = 0.0f;
         }
         /* dq[r0:r1] = ds[r0:r1, 0:r1] @ k[0:r1] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, r1, 1.0f,
-                    dp + (size_t)r0 * T, T, k, (int)C3, 0.0f, dq + (size_t)r0 * C3, (int)C3);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, d.hs, r1, 1.0f,
+                    dp + (size_t)r0 * T, T, k, (int)d.C3, 0.0f, dq + (size_t)r0 * d.C3, (int)d.C3);
       }
       /* column blocks [c0,c1): only rows c0..T-1 reach these keys */
       for (int c0 = 0; c0 < T; c0 += ATT_BLOCK) {
         int c1 = c0 + ATT_BLOCK < T ? c0 + ATT_BLOCK : T;
         /* dk[c0:c1] = ds[c0:T, c0:c1]^T @ q[c0:T]; dv[c0:c1] = p[c0:T, c0:c1]^T @ dO[c0:T] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
-                    dp + (size_t)c0 * T + c0, T, q + (size_t)c0 * C3, (int)C3, 0.0f,
-                    dk + (size_t)c0 * C3, (int)C3);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, d.hs, T - c0, 1.0f,
+                    dp + (size_t)c0 * T + c0, T, q + (size_t)c0 * d.C3, (int)d.C3, 0.0f,
+                    dk + (size_t)c0 * d.C3, (int)d.C3);
         if (pdrop == 0)
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, hs, T - c0, 1.0f,
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, d.hs, T - c0, 1.0f,
                       p + (size_t)c0 * T + c0, T, dO + (size_t)c0 * C, C, 0.0f,
-                      dv + (size_t)c0 * C3, (int)C3);
+                      dv + (size_t)c0 * d.C3, (int)d.C3);
       }
     }
 }

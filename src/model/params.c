@@ -135,13 +135,6 @@ void pal_params_copy(pal_params *dst, const pal_params *src, const pal_config *c
 /* Each tensor is filled in chunks of PAL_INIT_CHUNK floats, each chunk from its own stream
  * seeded by (seed, tensor, chunk): the result is the same for any number of threads. */
 #define PAL_INIT_CHUNK 65536
-static uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 void pal_params_init_gpt2(pal_params *p, const pal_config *cfg, uint64_t seed) {
   int n = pal_num_tensors(cfg);
   float resid_std = 0.02f / sqrtf(2.0f * (float)cfg->n_layer);
@@ -160,7 +153,7 @@ void pal_params_init_gpt2(pal_params *p, const pal_config *cfg, uint64_t seed) {
     #pragma omp parallel for schedule(dynamic, 4)
     for (long ch = 0; ch < n_chunks; ch++) {
       pal_rng rng;
-      pal_rng_seed(&rng, mix64(seed ^ mix64(((uint64_t)i << 32) | (uint64_t)ch)));
+      pal_rng_seed(&rng, pal_mix64(seed ^ pal_mix64(((uint64_t)i << 32) | (uint64_t)ch)));
       size_t start = (size_t)ch * PAL_INIT_CHUNK;
       size_t end = start + PAL_INIT_CHUNK < t.n_elems ? start + PAL_INIT_CHUNK : t.n_elems;
       for (size_t k = start; k < end; k++) w[k] = std * pal_rng_normal(&rng);

@@ -33,6 +33,87 @@ static void fmt_tick(char *buf, size_t n, double v, double step) {
   else snprintf(buf, n, "%.*f", decimals, v);
 }
 
+/* The plot's frame: data ranges and the pixel box they map to. */
+typedef struct frame { double x0, x1, y0, y1; int pw, ph; } frame;
+#define PX(x) (ML + ((x) - f->x0) / (f->x1 - f->x0) * f->pw)
+#define PY(y) (MT + f->ph - ((y) - f->y0) / (f->y1 - f->y0) * f->ph)
+
+/* curriculum: each source's span tinted, then the swaps as dashed verticals, labelled; the
+ * checkpoints as small triangles on the x axis */
+static int draw_marks(pal_buf *out, const pres_chart *c, const frame *f) {
+  int rc = 0, pw = f->pw, ph = f->ph;
+  double x0 = f->x0, x1 = f->x1;
+  for (int m = 0; m < c->n_marks; m++) {
+    if (!c->marks[m].band) continue;
+    double a = PX(fmax(c->marks[m].x, x0)), b = m + 1 < c->n_marks ? PX(fmin(c->marks[m + 1].x, x1)) : ML + pw;
+    if (b > a)
+      rc |= pal_buf_printf(out, "<rect class=\"band\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
+                                "fill-opacity=\"0.09\"/>\n", a, MT, b - a, ph, c->marks[m].band);
+  }
+  for (int m = 0; m < c->n_marks; m++) {
+    double x = PX(c->marks[m].x);
+    rc |= pal_buf_printf(out, "<g class=\"swap\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>"
+                              "<text x=\"%.1f\" y=\"%d\">", x, x, MT, MT + ph, x + 3, MT + 11 + 11 * (m % 3));
+    rc |= pres_esc(out, c->marks[m].label);
+    rc |= pal_buf_printf(out, "</text></g>\n");
+  }
+  if (c->n_ticks_x > 0) {
+    rc |= pal_buf_printf(out, "<path class=\"ckpt\" d=\"");
+    for (int k = 0; k < c->n_ticks_x; k++) {
+      if (!isfinite(c->ticks_x[k]) || c->ticks_x[k] < x0 || c->ticks_x[k] > x1) continue;
+      double x = PX(c->ticks_x[k]);
+      rc |= pal_buf_printf(out, "M%.1f %dl-4 -7h8z", x, MT + ph);
+    }
+    rc |= pal_buf_printf(out, "\"/>\n");
+  }
+  return rc;
+}
+
+static int draw_series(pal_buf *out, const pres_chart *c, const frame *f) {
+  int rc = 0;
+  for (int s = 0; s < c->n_series; s++) {
+    const pres_series *se = &c->series[s];
+    if (se->n == 0) continue;
+    rc |= pal_buf_printf(out, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" points=\"", se->color);
+    for (size_t i = 0; i < se->n; i++)
+      if (isfinite(se->pts[i].x) && isfinite(se->pts[i].y))
+        rc |= pal_buf_printf(out, "%s%.1f,%.1f", i ? " " : "", PX(se->pts[i].x), PY(se->pts[i].y));
+    rc |= pal_buf_printf(out, "\"/>\n");
+    if (se->markers || se->n == 1) {
+      rc |= pal_buf_printf(out, "<g fill=\"%s\">", se->color);
+      for (size_t i = 0; i < se->n; i++)
+        if (isfinite(se->pts[i].x) && isfinite(se->pts[i].y))
+          rc |= pal_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>", PX(se->pts[i].x), PY(se->pts[i].y));
+      rc |= pal_buf_printf(out, "</g>\n");
+    }
+  }
+  return rc;
+}
+
+/* legend, right of the plot */
+static int draw_legend(pal_buf *out, const pres_chart *c, const frame *f) {
+  int rc = 0, pw = f->pw;
+  int ly = MT + 8, lx = ML + pw + 14;
+  rc |= pal_buf_printf(out, "<g class=\"legend\">");
+  for (int s = 0; s < c->n_series; s++, ly += 18) {
+    rc |= pal_buf_printf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>"
+                              "<text x=\"%d\" y=\"%d\">", lx, lx + 18, ly, ly, c->series[s].color, lx + 24, ly + 4);
+    rc |= pres_esc(out, c->series[s].name);
+    rc |= pal_buf_printf(out, "</text>");
+  }
+  if (c->n_marks > 0) {
+    rc |= pal_buf_printf(out, "<line class=\"swapkey\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>"
+                              "<text x=\"%d\" y=\"%d\">curriculum swap</text>", lx, lx + 18, ly, ly, lx + 24, ly + 4);
+    ly += 18;
+  }
+  if (c->n_ticks_x > 0)
+    rc |= pal_buf_printf(out, "<path class=\"ckpt\" d=\"M%d %dl-4 -7h8z\"/><text x=\"%d\" y=\"%d\">checkpoint</text>",
+                         lx + 9, ly + 4, lx + 24, ly + 4);
+  return rc;
+}
+#undef PX
+#undef PY
+
 int pres_chart_svg(pal_buf *out, const pres_chart *c) {
   int rc = 0;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -67,8 +148,9 @@ int pres_chart_svg(pal_buf *out, const pres_chart *c) {
   double ypad = (y1 - y0) * 0.06;
   y0 -= ypad; y1 += ypad;
   double xs = nice_step(x1 - x0, 6, 1), ys = nice_step(y1 - y0, 5, 0);
-#define PX(x) (ML + ((x) - x0) / (x1 - x0) * pw)
-#define PY(y) (MT + ph - ((y) - y0) / (y1 - y0) * ph)
+  frame fr = {x0, x1, y0, y1, pw, ph}, *f = &fr;
+#define PX(x) (ML + ((x) - f->x0) / (f->x1 - f->x0) * f->pw)
+#define PY(y) (MT + f->ph - ((y) - f->y0) / (f->y1 - f->y0) * f->ph)
   char lab[64];
   rc |= pal_buf_printf(out, "<g class=\"grid\">");
   for (double v = ceil(y0 / ys) * ys; v <= y1 + ys * 1e-9; v += ys)
@@ -96,63 +178,7 @@ int pres_chart_svg(pal_buf *out, const pres_chart *c) {
                             "transform=\"rotate(-90 14 %d)\">", MT + ph / 2, MT + ph / 2);
   rc |= pres_esc(out, c->y_label);
   rc |= pal_buf_printf(out, "</text>\n");
-  /* curriculum: each source's span tinted, then the swaps as dashed verticals, labelled */
-  for (int m = 0; m < c->n_marks; m++) {
-    if (!c->marks[m].band) continue;
-    double a = PX(fmax(c->marks[m].x, x0)), b = m + 1 < c->n_marks ? PX(fmin(c->marks[m + 1].x, x1)) : ML + pw;
-    if (b > a)
-      rc |= pal_buf_printf(out, "<rect class=\"band\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" "
-                                "fill-opacity=\"0.09\"/>\n", a, MT, b - a, ph, c->marks[m].band);
-  }
-  for (int m = 0; m < c->n_marks; m++) {
-    double x = PX(c->marks[m].x);
-    rc |= pal_buf_printf(out, "<g class=\"swap\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>"
-                              "<text x=\"%.1f\" y=\"%d\">", x, x, MT, MT + ph, x + 3, MT + 11 + 11 * (m % 3));
-    rc |= pres_esc(out, c->marks[m].label);
-    rc |= pal_buf_printf(out, "</text></g>\n");
-  }
-  if (c->n_ticks_x > 0) {
-    rc |= pal_buf_printf(out, "<path class=\"ckpt\" d=\"");
-    for (int k = 0; k < c->n_ticks_x; k++) {
-      if (!isfinite(c->ticks_x[k]) || c->ticks_x[k] < x0 || c->ticks_x[k] > x1) continue;
-      double x = PX(c->ticks_x[k]);
-      rc |= pal_buf_printf(out, "M%.1f %dl-4 -7h8z", x, MT + ph);
-    }
-    rc |= pal_buf_printf(out, "\"/>\n");
-  }
-  for (int s = 0; s < c->n_series; s++) {
-    const pres_series *se = &c->series[s];
-    if (se->n == 0) continue;
-    rc |= pal_buf_printf(out, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" points=\"", se->color);
-    for (size_t i = 0; i < se->n; i++)
-      if (isfinite(se->pts[i].x) && isfinite(se->pts[i].y))
-        rc |= pal_buf_printf(out, "%s%.1f,%.1f", i ? " " : "", PX(se->pts[i].x), PY(se->pts[i].y));
-    rc |= pal_buf_printf(out, "\"/>\n");
-    if (se->markers || se->n == 1) {
-      rc |= pal_buf_printf(out, "<g fill=\"%s\">", se->color);
-      for (size_t i = 0; i < se->n; i++)
-        if (isfinite(se->pts[i].x) && isfinite(se->pts[i].y))
-          rc |= pal_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>", PX(se->pts[i].x), PY(se->pts[i].y));
-      rc |= pal_buf_printf(out, "</g>\n");
-    }
-  }
-  /* legend, right of the plot */
-  int ly = MT + 8, lx = ML + pw + 14;
-  rc |= pal_buf_printf(out, "<g class=\"legend\">");
-  for (int s = 0; s < c->n_series; s++, ly += 18) {
-    rc |= pal_buf_printf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>"
-                              "<text x=\"%d\" y=\"%d\">", lx, lx + 18, ly, ly, c->series[s].color, lx + 24, ly + 4);
-    rc |= pres_esc(out, c->series[s].name);
-    rc |= pal_buf_printf(out, "</text>");
-  }
-  if (c->n_marks > 0) {
-    rc |= pal_buf_printf(out, "<line class=\"swapkey\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>"
-                              "<text x=\"%d\" y=\"%d\">curriculum swap</text>", lx, lx + 18, ly, ly, lx + 24, ly + 4);
-    ly += 18;
-  }
-  if (c->n_ticks_x > 0)
-    rc |= pal_buf_printf(out, "<path class=\"ckpt\" d=\"M%d %dl-4 -7h8z\"/><text x=\"%d\" y=\"%d\">checkpoint</text>",
-                         lx + 9, ly + 4, lx + 24, ly + 4);
+  rc |= draw_marks(out, c, f) | draw_series(out, c, f) | draw_legend(out, c, f);
   rc |= pal_buf_printf(out, "</g>\n</svg>\n");
 #undef PX
 #undef PY

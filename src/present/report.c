@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "palimpsest.h"
 #include "present/present_internal.h"
 
 typedef struct series_buf { char name[160]; pres_point *pts; size_t n, cap; } series_buf;

@@ -152,3 +152,17 @@ int pal_format_text(const char *text, size_t len, const pal_format_opts *o, pal_
   pal_lines_free(&lines);
   return rc ? pal_errorf(err, "format: out of memory") : 0;
 }
+
+int pal_format_text_page(const char *text, size_t len, const pal_format_opts *o, const char *title,
+                         const char *caption, pal_buf *out, pal_error *err) {
+  if (title && *title) {
+    if (pal_format_text(title, strlen(title), o, out, err)) return -1;
+    if (pal_buf_append(out, "\n", 1)) return pal_errorf(err, "format: out of memory");
+  }
+  if (pal_format_text(text, len, o, out, err)) return -1;
+  if (caption && *caption) {
+    if (pal_buf_append(out, "\n", 1)) return pal_errorf(err, "format: out of memory");
+    if (pal_format_text(caption, strlen(caption), o, out, err)) return -1;
+  }
+  return 0;
+}

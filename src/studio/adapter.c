@@ -1,11 +1,13 @@
-/* adapter.c: the studio's one bridge to the generation library: the run's checkpoints
- * (opened once, mmapped, shared by every job), voices, schedules, pal_generate, and the
- * command line that reproduces a text. Nothing else in src/studio calls generate's API. */
+/* adapter.c: the studio's one bridge to the generation library: the run's checkpoints (as
+ * `weave --run` lists them), requests checked with the CLI's rules, each generation a
+ * pal_gen_session, and the command line that reproduces a text. Nothing else in
+ * src/studio calls generate's API. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "palimpsest/io.h"
+#include "palimpsest/session.h"
 #include "palimpsest/tokenizer.h"
 #include "studio/studio_internal.h"
 
@@ -15,11 +17,8 @@ struct st_run {
   st_ckpt *ck;
   long *steps;
   int n;
-  pal_tokenizer *tok;
-  pal_config cfg;                    /* the first checkpoint's; every other must agree */
-  pal_model_dir *md;
-  unsigned char *opened;
-  pthread_mutex_t mu;
+  pal_tokenizer *tok;                /* loaded once, lent to every session */
+  pal_config cfg;                    /* the first checkpoint's (sessions check the others) */
 };
 
 /* 1 when path resolves (links followed) to somewhere inside the run folder. */
@@ -62,12 +61,11 @@ int st_run_open(st_run **out, const char *dir, pal_error *err) {
   *out = NULL;
   st_run *r = calloc(1, sizeof *r);
   if (!r) return pal_errorf(err, "studio: out of memory");
-  pthread_mutex_init(&r->mu, NULL);
   pal_ckpt_ref *refs = NULL;
   int n = 0;
   if (!(r->dir = strdup(dir))) { pal_errorf(err, "studio: out of memory"); goto fail; }
   if (!(r->real = realpath(dir, NULL))) { pal_errorf(err, "%s: cannot open the run folder", dir); goto fail; }
-  if (pal_list_checkpoints(dir, &refs, &n, err)) goto fail;
+  if (pal_gen_checkpoints(dir, "all", &refs, &n, err)) goto fail;   /* as `weave --run` */
   int kept = 0;   /* a checkpoint that is (or holds) a link out of RUN is not served */
   for (int i = 0; i < n; i++) {
     if (ckpt_inside(r, refs[i].path)) refs[kept++] = refs[i];
@@ -77,9 +75,7 @@ int st_run_open(st_run **out, const char *dir, pal_error *err) {
   if (!n) { pal_errorf(err, "%s: no checkpoint-N folder inside the run folder (links out of it are not followed)", dir); goto fail; }
   r->ck = calloc((size_t)n, sizeof *r->ck);
   r->steps = calloc((size_t)n, sizeof *r->steps);
-  r->md = calloc((size_t)n, sizeof *r->md);
-  r->opened = calloc((size_t)n, 1);
-  if (!r->ck || !r->steps || !r->md || !r->opened) { pal_errorf(err, "studio: out of memory"); goto fail; }
+  if (!r->ck || !r->steps) { pal_errorf(err, "studio: out of memory"); goto fail; }
   for (int i = 0; i < n; i++) {
     const char *base = strrchr(refs[i].path, '/');
     r->ck[i].name = strdup(base ? base + 1 : refs[i].path);
@@ -102,13 +98,9 @@ fail:
 
 void st_run_close(st_run *r) {
   if (!r) return;
-  for (int i = 0; i < r->n; i++) {
-    if (r->opened && r->opened[i]) pal_model_dir_close(&r->md[i]);
-    free(r->ck[i].name);
-  }
-  free(r->ck); free(r->steps); free(r->md); free(r->opened); free(r->dir); free(r->real);
+  for (int i = 0; i < r->n; i++) free(r->ck[i].name);
+  free(r->ck); free(r->steps); free(r->dir); free(r->real);
   pal_tokenizer_free(r->tok);
-  pthread_mutex_destroy(&r->mu);
   free(r);
 }
 
@@ -133,52 +125,19 @@ int st_run_find(const st_run *r, const cJSON *spec) {
   return -1;
 }
 
-/* The model of checkpoint i, mapped on first use (read-only, kept until the run closes). */
-static const pal_params *model_of(st_run *r, int i, pal_error *err) {
-  pthread_mutex_lock(&r->mu);
-  int rc = 0;
-  if (!r->opened[i]) {
-    char p[4096];
-    rc = pal_pathf(p, sizeof p, "%s/%s", r->dir, r->ck[i].name) ? pal_errorf(err, "%s: path too long", r->dir)
-                                                                  : pal_model_dir_open(&r->md[i], p, err);
-    const pal_config *a = &r->cfg, *b = &r->md[i].config;
-    if (!rc && (a->n_layer != b->n_layer || a->n_head != b->n_head || a->n_embd != b->n_embd ||
-                a->n_ctx != b->n_ctx || a->vocab_size != b->vocab_size)) {
-      pal_model_dir_close(&r->md[i]);
-      rc = pal_errorf(err, "%s/config.json differs from the first checkpoint's: a run's checkpoints must share one configuration", p);
-    }
-    if (!rc) r->opened[i] = 1;
-  }
-  pthread_mutex_unlock(&r->mu);
-  return rc ? NULL : &r->md[i].params;
-}
-
-/* The models, voices and schedule of a request, as `weave`/`sample` build them. */
+/* The voices and schedule of a request as `weave` parses them, over the steps of its
+ * moments, without opening a model (validation and the page's legend). */
 typedef struct built {
-  const pal_params *models[ST_MAX_CKPT + ST_MAX_INTERP];
   long steps[ST_MAX_CKPT + ST_MAX_INTERP];
-  pal_params mixed[ST_MAX_INTERP];
-  int n_models, n_mixed;
+  int n_models;
   pal_voice voices[ST_MAX_CKPT + ST_MAX_VOICES];
   int n_voices;
-  pal_schedule sched;
-  int has_sched;
 } built;
 
-static void built_free(built *b) {
-  for (int k = 0; k < b->n_mixed; k++) pal_params_free(&b->mixed[k]);
-  if (b->has_sched) pal_schedule_free(&b->sched);
-}
-
-/* load = 0: only parse (validation; no model is opened). */
-static int build(st_run *r, const st_req *q, int col, int load, built *b, const char **field, pal_error *err) {
+static int build(const st_run *r, const st_req *q, int col, built *b, const char **field, pal_error *err) {
   memset(b, 0, sizeof *b);
   int first = q->mode == ST_COMPARE ? col : 0, count = q->mode == ST_WEAVE ? q->n_ckpt : 1;
-  for (int i = 0; i < count; i++) {
-    int c = q->ckpt[first + i];
-    b->steps[i] = r->ck[c].step;
-    if (load && !(b->models[i] = model_of(r, c, err))) return -1;
-  }
+  for (int i = 0; i < count; i++) b->steps[i] = r->ck[q->ckpt[first + i]].step;
   b->n_models = count;
   if (q->mode != ST_WEAVE || (!q->n_blend && !q->n_interp)) {
     for (int i = 0; i < count; i++)
@@ -189,57 +148,63 @@ static int build(st_run *r, const st_req *q, int col, int load, built *b, const 
     *field = "blend";
     if (pal_voice_parse(&b->voices[b->n_voices++], q->blend[k], b->steps, count, err)) return -1;
   }
-  for (int k = 0; q->mode == ST_WEAVE && k < q->n_interp; k++) {
-    pal_voice parts;
+  for (int k = 0; q->mode == ST_WEAVE && k < q->n_interp; k++) {   /* its members, for the legend */
     *field = "interpolate";
-    if (pal_voice_parse(&parts, q->interp[k], b->steps, count, err)) return -1;
-    if (load) {
-      const pal_params *src[PAL_VOICE_MAX];
-      for (int m = 0; m < parts.n; m++) src[m] = b->models[parts.model[m]];
-      if (pal_params_alloc(&b->mixed[k], &r->cfg, err)) return -1;
-      b->n_mixed = k + 1;
-      if (pal_interpolate(&b->mixed[k], &r->cfg, src, parts.weight, parts.n, err)) return -1;
-      b->models[count + k] = &b->mixed[k];
-    }
-    b->steps[count + k] = -1;
-    b->voices[b->n_voices++] = (pal_voice){.n = 1, .model = {count + k}, .weight = {1}, .step = -1};
+    if (pal_voice_parse(&b->voices[b->n_voices++], q->interp[k], b->steps, count, err)) return -1;
+    b->voices[b->n_voices - 1].step = -1;
   }
   if (q->mode == ST_WEAVE) {
     long vs[ST_MAX_CKPT + ST_MAX_VOICES];
+    pal_schedule sched;
     for (int v = 0; v < b->n_voices; v++) vs[v] = b->voices[v].step;
     *field = "schedule";
-    if (pal_schedule_parse(&b->sched, q->schedule, vs, b->n_voices, (uint64_t)q->seed, err)) return -1;
-    b->has_sched = 1;
+    if (pal_schedule_parse(&sched, q->schedule, vs, b->n_voices, (uint64_t)q->seed, err)) return -1;
+    pal_schedule_free(&sched);
   }
   *field = NULL;
   return 0;
 }
 
+/* The spec of a request (the CLI's flags): stops borrowed from q. */
+static void spec_of(const st_req *q, pal_gen_spec *g) {
+  pal_gen_spec_default(g);
+  g->sample = q->s;
+  g->length = q->length;
+  g->seed = q->seed;
+  g->ignore_eot = q->ignore_eot;
+  g->prompt = q->prompt;
+  g->stops.items = (const char **)q->stop;
+  g->stops.n = q->n_stop;
+}
+
 int st_run_check(st_run *r, const st_req *q, const char **field, pal_error *err) {
-  if (pal_sample_opts_validate(&q->s, err)) {   /* "top-p: 0 is outside (0, 1]" */
-    static const char *names[] = {"temperature", "top-k", "top-p", "min-p", "repetition-penalty", "no-repeat-ngram"};
-    static const char *fields[] = {"temperature", "top_k", "top_p", "min_p", "repetition_penalty", "no_repeat_ngram"};
+  pal_gen_spec g;
+  spec_of(q, &g);
+  g.stops = (pal_strs){0};   /* stops arrive unescaped (checked by params.c): not unescaped again */
+  if (pal_gen_spec_check(&g, err)) {   /* "--top-p 0 is outside (0, 1]": the field is the flag */
+    static const char *names[] = {"temperature", "top-k", "top-p", "min-p", "repetition-penalty", "no-repeat-ngram", "length", "seed"};
+    static const char *fields[] = {"temperature", "top_k", "top_p", "min_p", "repetition_penalty", "no_repeat_ngram", "length", "seed"};
     *field = "sampling";
-    for (int i = 0; i < 6; i++)
-      if (!strncmp(err->msg, names[i], strlen(names[i])) && err->msg[strlen(names[i])] == ':') *field = fields[i];
+    const char *m = err->msg + (strncmp(err->msg, "--", 2) ? 0 : 2);
+    for (int i = 0; i < 8; i++)
+      if (!strncmp(m, names[i], strlen(names[i])) && (m[strlen(names[i])] == ':' || m[strlen(names[i])] == ' ')) *field = fields[i];
+    pal_gen_spec_free(&g);
     return -1;
   }
+  pal_gen_spec_free(&g);
   built b;
-  int rc = build(r, q, 0, 0, &b, field, err);
-  built_free(&b);
-  return rc;
+  return build(r, q, 0, &b, field, err);
 }
 
 int st_run_voices(st_run *r, const st_req *q, int col, st_voice_info *out, int max) {
   built b;
   const char *field;
   pal_error err = {{0}};
-  if (build(r, q, col, 0, &b, &field, &err)) { built_free(&b); return 0; }
-  int first = q->mode == ST_COMPARE ? col : 0, n = 0, k = 0;
+  if (build(r, q, col, &b, &field, &err)) return 0;
+  int first = q->mode == ST_COMPARE ? col : 0, n = 0;
   for (int v = 0; v < b.n_voices && n < max; v++, n++) {
     pal_voice vc = b.voices[v];
-    int interp = vc.model[0] >= b.n_models;
-    if (interp) pal_voice_parse(&vc, q->interp[k++], b.steps, b.n_models, NULL);   /* its members */
+    int interp = q->mode == ST_WEAVE && v >= q->n_blend && (q->n_blend || q->n_interp);
     st_voice_info *o = &out[n];
     *o = (st_voice_info){.step = interp || vc.n > 1 ? -1 : b.steps[vc.model[0]], .blend = !interp && vc.n > 1,
                          .interp = interp, .n = vc.n};
@@ -251,7 +216,6 @@ int st_run_voices(st_run *r, const st_req *q, int col, st_voice_info *out, int m
     }
     o->ckpt = o->member[dom];
   }
-  built_free(&b);
   return n;
 }
 
@@ -263,48 +227,53 @@ static int on_token(void *ud, int row, int i, int id, int voice) {
 
 int st_run_generate(st_run *r, const st_req *q, int col, st_token_fn cb, void *ud,
                     int *stop_reason, int *stopped, pal_error *err) {
-  built b;
-  const char *field;
-  pal_ids prompt = {0};
+  pal_gen_session gs;
+  pal_gen_spec g;
   pal_gen_result res = {0};
-  int rc = -1;
+  const char *paths[ST_MAX_CKPT];
+  char store[ST_MAX_CKPT][4096];
+  int first = q->mode == ST_COMPARE ? col : 0, count = q->mode == ST_WEAVE ? q->n_ckpt : 1, rc = -1;
   *stopped = 0;
   *stop_reason = 0;
-  if (build(r, q, col, 1, &b, &field, err)) goto done;
-  int eot = pal_tokenizer_eot(r->tok);
-  if (pal_tokenizer_encode(r->tok, q->prompt, strlen(q->prompt), 1, &prompt, err)) goto done;
-  if (!prompt.len && pal_ids_push(&prompt, eot >= 0 ? eot : r->cfg.eos_token_id)) {
-    pal_errorf(err, "studio: out of memory");
-    goto done;
+  for (int i = 0; i < count; i++) {
+    if (pal_pathf(store[i], sizeof store[i], "%s/%s", r->dir, r->ck[q->ckpt[first + i]].name))
+      return pal_errorf(err, "%s: path too long", r->dir);
+    paths[i] = store[i];
   }
+  int weave = q->mode == ST_WEAVE;
+  if (pal_gen_session_open(&gs, paths, count, (const char *const *)q->blend, weave ? q->n_blend : 0,
+                           (const char *const *)q->interp, weave ? q->n_interp : 0, err)) return -1;
+  spec_of(q, &g);
+  gs.tok = r->tok;   /* lent: the session would load the same files again */
+  if ((weave && pal_gen_session_schedule(&gs, q->schedule, (uint64_t)q->seed, err)) ||
+      pal_gen_session_prompt(&gs, &g, 1, err)) goto done;
   cb_ctx c = {cb, ud, 0};
-  pal_gen_opts o = {.sample = q->s, .length = q->length, .n_rows = 1, .seed = (uint64_t)q->seed,
-                    .context_own = q->context_own, .logit_space = q->logit_space, .stop_eot = !q->ignore_eot,
-                    .eot = eot, .stops = (const char *const *)q->stop, .n_stops = q->n_stop, .token_prob = &c.prob};
-  int n_models = b.n_models + b.n_mixed;
-  if (pal_generate(&r->cfg, b.models, n_models, b.voices, b.n_voices, b.has_sched ? &b.sched : NULL, &o,
-                   prompt.data, (int)prompt.len, r->tok, on_token, &c, &res, err)) {
+  pal_gen_opts o = pal_gen_spec_opts(&g, gs.eot);
+  o.context_own = q->context_own;
+  o.logit_space = q->logit_space;
+  o.token_prob = &c.prob;
+  if (pal_gen_session_run(&gs, &o, on_token, &c, &res, err)) {
     *stopped = !strcmp(err->msg, "generate: stopped");
     goto done;
   }
-  *stop_reason = res.stop_reason[0];
+  *stop_reason = (int)res.stop_reason[0];
   rc = 0;
 done:
   pal_gen_result_free(&res);
-  pal_ids_free(&prompt);
-  built_free(&b);
+  gs.tok = NULL;
+  pal_gen_session_close(&gs);
   return rc;
 }
 
 /* ,"--name=VALUE" (the = form: a value that begins with "--" stays a value). escape: write
- * backslashes, newlines and tabs as the CLI's --stop reads them back. */
+ * backslashes, newlines, tabs and CRs as the CLI's --stop reads them back (pal_unescape). */
 static int arg_kv(pal_buf *out, const char *name, const char *value, int escape) {
   pal_buf e = {0};
   int rc = pal_buf_printf(&e, "--%s=", name);
   for (const char *s = value; *s && !rc; s++)
     rc = !escape ? pal_buf_append(&e, s, 1) : *s == '\\' ? pal_buf_append(&e, "\\\\", 2)
        : *s == '\n' ? pal_buf_append(&e, "\\n", 2) : *s == '\t' ? pal_buf_append(&e, "\\t", 2)
-       : pal_buf_append(&e, s, 1);
+       : *s == '\r' ? pal_buf_append(&e, "\\r", 2) : pal_buf_append(&e, s, 1);
   rc |= pal_buf_append(out, ",", 1);
   rc |= pal_json_str(out, e.data, e.len);
   pal_buf_free(&e);

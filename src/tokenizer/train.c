@@ -197,16 +197,11 @@ static heap_ent heap_pop(heap *h) {
 }
 
 /* ---- writing vocab.json + merges.txt */
-static int append_json_string(pal_buf *b, const uint8_t *bytes, size_t n) {
+static int append_vocab_string(pal_buf *b, const uint8_t *bytes, size_t n) {
   char *s;
   size_t sl;
   if (pal_bytes_to_vocab_string(bytes, n, &s, &sl)) return -1;
-  int rc = pal_buf_append(b, "\"", 1);
-  for (size_t i = 0; i < sl && !rc; i++) {
-    if (s[i] == '"' || s[i] == '\\') rc = pal_buf_append(b, "\\", 1);
-    if (!rc) rc = pal_buf_append(b, s + i, 1);
-  }
-  if (!rc) rc = pal_buf_append(b, "\"", 1);
+  int rc = pal_json_str(b, s, sl);   /* printable code points only: " and \\ are escaped */
   free(s);
   return rc;
 }
@@ -217,7 +212,7 @@ static int write_outputs(const char *dir, const pal_buf *tok_bytes, const uint32
   int rc = pal_buf_append(&v, "{", 1);
   for (int id = 0; id < n_tok && !rc; id++) {
     if (id) rc = pal_buf_append(&v, ", ", 2);
-    if (!rc) rc = append_json_string(&v, (const uint8_t *)tok_bytes->data + off[id], off[id + 1] - off[id]);
+    if (!rc) rc = append_vocab_string(&v, (const uint8_t *)tok_bytes->data + off[id], off[id + 1] - off[id]);
     if (!rc) rc = pal_buf_printf(&v, ": %d", id);
   }
   if (!rc) rc = pal_buf_printf(&v, ", \"<|endoftext|>\": %d}\n", n_tok);
@@ -247,166 +242,189 @@ static int write_outputs(const char *dir, const pal_buf *tok_bytes, const uint32
   return rc;
 }
 
-int pal_bpe_train(const char *const *paths, int n_paths, const pal_bpe_train_opts *opts,
-                  const char *out_dir, int *n_merges_out, pal_error *err) {
-  int vocab_size = opts->vocab_size, min_count = opts->min_count > 0 ? opts->min_count : 2;
-  if (vocab_size < 257 || vocab_size > 1 << 24)
-    return pal_errorf(err, "--vocab-size %d: must be between 257 (256 bytes + <|endoftext|>) and %d", vocab_size, 1 << 24);
-  struct stat st;
-  if (stat(out_dir, &st) == 0 && !S_ISDIR(st.st_mode)) return pal_errorf(err, "%s: exists and is not a directory", out_dir);
-  word_table wt = {0};
-  wt.slots = calloc(1024, sizeof *wt.slots);
-  wt.mask = 1023;
-  pair_table pt = {0};
-  heap hp = {0};
-  int **sym = NULL, *len = NULL, *stamp = NULL, *merge_a = NULL, *merge_b = NULL, *touched = NULL;
-  int64_t *wcount = NULL;
-  uint32_t *off = NULL;
-  pal_buf tok_bytes = {0};
-  int rc = -1, n_merges = 0;
-  size_t n_touched = 0, cap_touched = 0, nw = 0;
-  if (!wt.slots) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
-  for (int f = 0; f < n_paths; f++)
-    if (count_file(&wt, paths[f], err)) goto done;
+/* The state of one training: the word counts, each word as symbols, the pair table and the
+ * heap of pair counts, the tokens made so far. */
+typedef struct bpe {
+  word_table wt;
+  pair_table pt;
+  heap hp;
+  int **sym, *len, *stamp, *merge_a, *merge_b, *touched;
+  int64_t *wcount;
+  uint32_t *off;                  /* (vocab_size + 1) token t is tok_bytes[off[t], off[t+1]) */
+  pal_buf tok_bytes;
+  int n_merges, min_count;
+  size_t n_touched, cap_touched, nw;
+  pal_error *err;
+} bpe;
 
-  /* byte tokens in GPT-2's order: ids 0..255 as in GPT-2's own vocabulary */
-  int max_merges = vocab_size - 257;
-  off = malloc(((size_t)vocab_size + 1) * sizeof *off);
-  merge_a = malloc(((size_t)max_merges + 1) * sizeof *merge_a);
-  merge_b = malloc(((size_t)max_merges + 1) * sizeof *merge_b);
-  if (!off || !merge_a || !merge_b) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
+static int oom(bpe *t) { return pal_errorf(t->err, "out of memory"); }
+
+/* byte tokens in GPT-2's order: ids 0..255 as in GPT-2's own vocabulary */
+static int byte_tokens(bpe *t, int *byte_id) {
   uint32_t map[256];
-  int byte_id[256], id = 0;
+  int id = 0;
   pal_bytes_to_unicode(map);
   for (int pass = 0; pass < 2; pass++)          /* printable bytes first, then the others */
     for (int b = 0; b < 256; b++)
       if ((map[b] == (uint32_t)b) == (pass == 0)) {
-        off[id] = (uint32_t)tok_bytes.len;
+        t->off[id] = (uint32_t)t->tok_bytes.len;
         uint8_t c = (uint8_t)b;
-        if (pal_buf_append(&tok_bytes, &c, 1)) { pal_errorf(err, "out of memory"); goto done; }
+        if (pal_buf_append(&t->tok_bytes, &c, 1)) return oom(t);
         byte_id[b] = id++;
       }
-  off[256] = (uint32_t)tok_bytes.len;
+  t->off[256] = (uint32_t)t->tok_bytes.len;
+  return 0;
+}
 
-  /* words as symbol arrays, in a fixed order (the order of first appearance) */
-  nw = wt.n;
-  sym = calloc(nw + 1, sizeof *sym);
-  len = calloc(nw + 1, sizeof *len);
-  stamp = calloc(nw + 1, sizeof *stamp);
-  wcount = calloc(nw + 1, sizeof *wcount);
-  if (!sym || !len || !stamp || !wcount) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
-  {
-    /* the order of words does not matter: counts are sums, ties go by pair ids */
-    size_t w = 0;
-    for (size_t i = 0; i <= wt.mask; i++) {
-      const struct wslot *ws = &wt.slots[i];
-      if (!ws->len) continue;
-      const uint8_t *p = (const uint8_t *)wt.keys.data + ws->off;
-      len[w] = (int)ws->len;
-      wcount[w] = (int64_t)ws->count;
-      sym[w] = malloc((size_t)len[w] * sizeof **sym);
-      if (!sym[w]) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
-      for (int q = 0; q < len[w]; q++) sym[w][q] = byte_id[p[q]];
-      w++;
-    }
+/* Words as symbol arrays, every pair counted, the heap filled. The order of words does not
+ * matter: counts are sums, ties go by pair ids. */
+static int words_and_pairs(bpe *t, const int *byte_id) {
+  size_t nw = t->nw = t->wt.n;
+  t->sym = calloc(nw + 1, sizeof *t->sym);
+  t->len = calloc(nw + 1, sizeof *t->len);
+  t->stamp = calloc(nw + 1, sizeof *t->stamp);
+  t->wcount = calloc(nw + 1, sizeof *t->wcount);
+  if (!t->sym || !t->len || !t->stamp || !t->wcount) return oom(t);
+  size_t w = 0;
+  for (size_t i = 0; i <= t->wt.mask; i++) {
+    const struct wslot *ws = &t->wt.slots[i];
+    if (!ws->len) continue;
+    const uint8_t *p = (const uint8_t *)t->wt.keys.data + ws->off;
+    t->len[w] = (int)ws->len;
+    t->wcount[w] = (int64_t)ws->count;
+    if (!(t->sym[w] = malloc((size_t)t->len[w] * sizeof **t->sym))) return oom(t);
+    for (int q = 0; q < t->len[w]; q++) t->sym[w][q] = byte_id[p[q]];
+    w++;
   }
-  pt.mask = 1023;
-  pt.keys = malloc(1024 * sizeof *pt.keys);
-  pt.index = malloc(1024 * sizeof *pt.index);
-  if (!pt.keys || !pt.index) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
-  memset(pt.keys, 0xff, 1024 * sizeof *pt.keys);
-  for (size_t w = 0; w < nw; w++)
-    for (int q = 0; q + 1 < len[w]; q++) {
-      pair_rec *r = pair_get(&pt, pkey(sym[w][q], sym[w][q + 1]));
-      if (!r || pair_add_word(r, (int)w)) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
-      r->count += wcount[w];
+  pair_table *pt = &t->pt;
+  pt->mask = 1023;
+  pt->keys = malloc(1024 * sizeof *pt->keys);
+  pt->index = malloc(1024 * sizeof *pt->index);
+  if (!pt->keys || !pt->index) return oom(t);
+  memset(pt->keys, 0xff, 1024 * sizeof *pt->keys);
+  for (w = 0; w < nw; w++)
+    for (int q = 0; q + 1 < t->len[w]; q++) {
+      pair_rec *r = pair_get(pt, pkey(t->sym[w][q], t->sym[w][q + 1]));
+      if (!r || pair_add_word(r, (int)w)) return oom(t);
+      r->count += t->wcount[w];
     }
-  for (size_t i = 0; i <= pt.mask; i++)
-    if (pt.keys[i] != UINT64_MAX && heap_push(&hp, pt.recs[pt.index[i]].count, pt.keys[i])) {
-      pal_errorf(err, "%s: out of memory", out_dir); goto done;
-    }
+  for (size_t i = 0; i <= pt->mask; i++)
+    if (pt->keys[i] != UINT64_MAX && heap_push(&t->hp, pt->recs[pt->index[i]].count, pt->keys[i])) return oom(t);
+  return 0;
+}
 
-  while (n_merges < max_merges && hp.n) {
-    heap_ent top = heap_pop(&hp);
-    pair_rec *r = pair_get(&pt, top.key);
-    if (!r) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
+/* Remembers the pair (x, y) for the heap after this merge. */
+static int touch(bpe *t, int x, int y) {
+  if (t->n_touched == t->cap_touched) {
+    size_t cap = t->cap_touched ? 2 * t->cap_touched : 256;
+    int *p = realloc(t->touched, 2 * cap * sizeof *p);
+    if (!p) return -1;
+    t->touched = p;
+    t->cap_touched = cap;
+  }
+  t->touched[2 * t->n_touched] = x;
+  t->touched[2 * t->n_touched + 1] = y;
+  t->n_touched++;
+  return 0;
+}
+
+/* Word w with (a, b) replaced by new_id: the old pairs' counts down, the new ones' up. */
+static int merge_word(bpe *t, int w, int a, int b, int new_id) {
+  int *s = t->sym[w], L = t->len[w];
+  int64_t c = t->wcount[w];
+  int found = 0;
+  for (int q = 0; q + 1 < L; q++) found |= s[q] == a && s[q + 1] == b;
+  if (!found) return 0;
+  for (int q = 0; q + 1 < L; q++) pair_get(&t->pt, pkey(s[q], s[q + 1]))->count -= c;
+  int out = 0;
+  for (int q = 0; q < L; q++) {
+    if (q + 1 < L && s[q] == a && s[q + 1] == b) { s[out++] = new_id; q++; }
+    else s[out++] = s[q];
+  }
+  t->len[w] = L = out;
+  for (int q = 0; q + 1 < L; q++) {
+    pair_rec *pr = pair_get(&t->pt, pkey(s[q], s[q + 1]));
+    if (!pr) return -1;
+    pr->count += c;
+    if ((s[q] == new_id || s[q + 1] == new_id) && (pair_add_word(pr, w) || touch(t, s[q], s[q + 1]))) return -1;
+  }
+  return 0;
+}
+
+/* Merges the pair (a, b) into the next token: its bytes, every word holding it, and the
+ * new pairs into the heap once each, with their final counts (a repeat is harmless). */
+static int merge(bpe *t, pair_rec *r, int a, int b) {
+  int new_id = 256 + t->n_merges;
+  t->merge_a[t->n_merges] = a;
+  t->merge_b[t->n_merges] = b;
+  t->n_merges++;
+  /* copy out first: appending from the buffer itself would read freed memory on growth */
+  size_t la = t->off[a + 1] - t->off[a], lb = t->off[b + 1] - t->off[b];
+  char *joined = malloc(la + lb);
+  if (joined) { memcpy(joined, t->tok_bytes.data + t->off[a], la); memcpy(joined + la, t->tok_bytes.data + t->off[b], lb); }
+  int bad = !joined || pal_buf_append(&t->tok_bytes, joined, la + lb);
+  free(joined);
+  if (bad) return oom(t);
+  t->off[new_id + 1] = (uint32_t)t->tok_bytes.len;
+  /* detach the word list: the pair disappears from every word in it */
+  int *words = r->words;
+  uint32_t n_words = r->n_words;
+  r->words = NULL; r->n_words = r->cap_words = 0;
+  t->n_touched = 0;
+  for (uint32_t k = 0; k < n_words; k++) {
+    int w = words[k];
+    if (t->stamp[w] == t->n_merges) continue;
+    t->stamp[w] = t->n_merges;
+    if (merge_word(t, w, a, b, new_id)) { free(words); return oom(t); }
+  }
+  free(words);
+  for (size_t k = 0; k < t->n_touched; k++) {
+    uint64_t key = pkey(t->touched[2 * k], t->touched[2 * k + 1]);
+    pair_rec *pr = pair_get(&t->pt, key);
+    if (pr->count >= t->min_count && heap_push(&t->hp, pr->count, key)) return oom(t);
+  }
+  return 0;
+}
+
+int pal_bpe_train(const char *const *paths, int n_paths, const pal_bpe_train_opts *opts,
+                  const char *out_dir, int *n_merges_out, pal_error *err) {
+  int vocab_size = opts->vocab_size;
+  if (vocab_size < 257 || vocab_size > 1 << 24)
+    return pal_errorf(err, "--vocab-size %d: must be between 257 (256 bytes + <|endoftext|>) and %d", vocab_size, 1 << 24);
+  struct stat st;
+  if (stat(out_dir, &st) == 0 && !S_ISDIR(st.st_mode)) return pal_errorf(err, "%s: exists and is not a directory", out_dir);
+  bpe t = {.min_count = opts->min_count > 0 ? opts->min_count : 2, .err = err};
+  t.wt.slots = calloc(1024, sizeof *t.wt.slots);
+  t.wt.mask = 1023;
+  int rc = -1, byte_id[256], max_merges = vocab_size - 257;
+  if (!t.wt.slots) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
+  for (int f = 0; f < n_paths; f++)
+    if (count_file(&t.wt, paths[f], err)) goto done;
+  t.off = malloc(((size_t)vocab_size + 1) * sizeof *t.off);
+  t.merge_a = malloc(((size_t)max_merges + 1) * sizeof *t.merge_a);
+  t.merge_b = malloc(((size_t)max_merges + 1) * sizeof *t.merge_b);
+  if (!t.off || !t.merge_a || !t.merge_b) { pal_errorf(err, "%s: out of memory", out_dir); goto done; }
+  if (byte_tokens(&t, byte_id) || words_and_pairs(&t, byte_id)) goto done;
+  while (t.n_merges < max_merges && t.hp.n) {
+    heap_ent top = heap_pop(&t.hp);
+    pair_rec *r = pair_get(&t.pt, top.key);
+    if (!r) { oom(&t); goto done; }
     if (r->count != top.count) {                 /* stale: its count fell since */
-      if (r->count >= min_count && heap_push(&hp, r->count, top.key)) { pal_errorf(err, "out of memory"); goto done; }
+      if (r->count >= t.min_count && heap_push(&t.hp, r->count, top.key)) { oom(&t); goto done; }
       continue;
     }
-    if (top.count < min_count) break;
-    int a = (int)(top.key >> 32), b = (int)(uint32_t)top.key, new_id = 256 + n_merges;
-    merge_a[n_merges] = a;
-    merge_b[n_merges] = b;
-    n_merges++;
-    {
-      /* copy out first: appending from the buffer itself would read freed memory on growth */
-      size_t la = off[a + 1] - off[a], lb = off[b + 1] - off[b];
-      char *joined = malloc(la + lb);
-      if (joined) { memcpy(joined, tok_bytes.data + off[a], la); memcpy(joined + la, tok_bytes.data + off[b], lb); }
-      int bad = !joined || pal_buf_append(&tok_bytes, joined, la + lb);
-      free(joined);
-      if (bad) { pal_errorf(err, "out of memory"); goto done; }
-    }
-    off[new_id + 1] = (uint32_t)tok_bytes.len;
-    /* detach the word list: the pair disappears from every word in it */
-    int *words = r->words;
-    uint32_t n_words = r->n_words;
-    r->words = NULL; r->n_words = r->cap_words = 0;
-    n_touched = 0;
-    for (uint32_t k = 0; k < n_words; k++) {
-      int w = words[k];
-      if (stamp[w] == n_merges) continue;
-      stamp[w] = n_merges;
-      int *s = sym[w], L = len[w];
-      int64_t c = wcount[w];
-      int found = 0;
-      for (int q = 0; q + 1 < L; q++) found |= s[q] == a && s[q + 1] == b;
-      if (!found) continue;
-      for (int q = 0; q + 1 < L; q++) pair_get(&pt, pkey(s[q], s[q + 1]))->count -= c;
-      int out = 0;
-      for (int q = 0; q < L; q++) {
-        if (q + 1 < L && s[q] == a && s[q + 1] == b) { s[out++] = new_id; q++; }
-        else s[out++] = s[q];
-      }
-      len[w] = L = out;
-      for (int q = 0; q + 1 < L; q++) {
-        uint64_t key = pkey(s[q], s[q + 1]);
-        pair_rec *pr = pair_get(&pt, key);
-        if (!pr) { free(words); pal_errorf(err, "out of memory"); goto done; }
-        pr->count += c;
-        if (s[q] == new_id || s[q + 1] == new_id) {
-          if (pair_add_word(pr, w)) { free(words); pal_errorf(err, "out of memory"); goto done; }
-          if (n_touched == cap_touched) {
-            size_t cap = cap_touched ? 2 * cap_touched : 256;
-            int *t = realloc(touched, 2 * cap * sizeof *t);
-            if (!t) { free(words); pal_errorf(err, "out of memory"); goto done; }
-            touched = t;
-            cap_touched = cap;
-          }
-          touched[2 * n_touched] = s[q];
-          touched[2 * n_touched + 1] = s[q + 1];
-          n_touched++;
-        }
-      }
-    }
-    free(words);
-    /* new pairs enter the heap once each, with their final counts (a repeat is harmless) */
-    for (size_t k = 0; k < n_touched; k++) {
-      uint64_t key = pkey(touched[2 * k], touched[2 * k + 1]);
-      pair_rec *pr = pair_get(&pt, key);
-      if (pr->count >= min_count && heap_push(&hp, pr->count, key)) { pal_errorf(err, "out of memory"); goto done; }
-    }
+    if (top.count < t.min_count) break;
+    if (merge(&t, r, (int)(top.key >> 32), (int)(uint32_t)top.key)) goto done;
   }
   if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) { pal_errorf(err, "%s: cannot create: %s", out_dir, strerror(errno)); goto done; }
-  if (write_outputs(out_dir, &tok_bytes, off, 256 + n_merges, merge_a, merge_b, n_merges, err)) goto done;
-  if (n_merges_out) *n_merges_out = n_merges;
+  if (write_outputs(out_dir, &t.tok_bytes, t.off, 256 + t.n_merges, t.merge_a, t.merge_b, t.n_merges, err)) goto done;
+  if (n_merges_out) *n_merges_out = t.n_merges;
   rc = 0;
 done:
-  for (size_t w = 0; sym && w < nw; w++) free(sym[w]);
-  for (size_t i = 0; i < pt.n_recs; i++) free(pt.recs[i].words);
-  free(sym); free(len); free(stamp); free(wcount); free(off); free(merge_a); free(merge_b); free(touched);
-  free(pt.keys); free(pt.index); free(pt.recs); free(hp.e);
-  free(wt.slots); pal_buf_free(&wt.keys); pal_buf_free(&tok_bytes);
+  for (size_t w = 0; t.sym && w < t.nw; w++) free(t.sym[w]);
+  for (size_t i = 0; i < t.pt.n_recs; i++) free(t.pt.recs[i].words);
+  free(t.sym); free(t.len); free(t.stamp); free(t.wcount); free(t.off); free(t.merge_a); free(t.merge_b); free(t.touched);
+  free(t.pt.keys); free(t.pt.index); free(t.pt.recs); free(t.hp.e);
+  free(t.wt.slots); pal_buf_free(&t.wt.keys); pal_buf_free(&t.tok_bytes);
   return rc;
 }

@@ -268,6 +268,18 @@ static void free_tables(pal_tokenizer *tok) {
   tok->vocab_slot = tok->vocab_hash = NULL; tok->pair_key = NULL; tok->pair_val = NULL;
 }
 
+int pal_tokenizer_present(const char *dir) {
+  static const char *const pairs[2][2] = {{"vocab.json", "merges.txt"}, {"encoder.json", "vocab.bpe"}};
+  int found = 0;
+  for (int k = 0; k < 2 && !found; k++) {
+    char *a = join(dir, pairs[k][0]), *b = join(dir, pairs[k][1]);
+    found = a && b && file_exists(a) && file_exists(b);
+    free(a);
+    free(b);
+  }
+  return found;
+}
+
 int pal_tokenizer_load(pal_tokenizer **out, const char *dir, pal_error *err) {
   *out = NULL;
   char *vocab = join(dir, "vocab.json"), *merges = join(dir, "merges.txt");

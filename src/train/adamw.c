@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 
 int pal_adamw_init(pal_adamw *opt, const pal_config *cfg, float beta1, float beta2, float eps,
                    float weight_decay, pal_error *err) {

@@ -13,20 +13,9 @@
 #include "palimpsest/io.h"
 #include "train/trainer_internal.h"
 
-void pal_train_json_str(pal_buf *b, const char *s) {
-  pal_buf_append(b, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') pal_buf_printf(b, "\\%c", c);
-    else if (c < 0x20) pal_buf_printf(b, "\\u%04x", c);
-    else pal_buf_append(b, s, 1);
-  }
-  pal_buf_append(b, "\"", 1);
-}
-
 int pal_trainer_log(pal_trainer *tr, const char *line, pal_error *err) {
   char path[4096];
-  pal_train_pathf(path, sizeof path, "%s/log.jsonl", tr->run_dir);
+  pal_pathf(path, sizeof path, "%s/log.jsonl", tr->run_dir);
   FILE *fp = fopen(path, "ab");
   if (!fp) return pal_errorf(err, "%s: cannot open: %s", path, strerror(errno));
   size_t n = strlen(line);
@@ -52,14 +41,14 @@ static int state_json(const pal_trainer *tr, pal_buf *b) {
     pal_buf_printf(b, "%s{\"position\": %" PRIu64 ", \"epoch\": %" PRIu64 "}", i ? ", " : "",
                    tr->loader.pos[i].position, tr->loader.pos[i].epoch);
   pal_buf_printf(b, "],\n  \"active_source\": ");
-  pal_train_json_str(b, tr->sources[active].name);
+  pal_json_cstr(b, tr->sources[active].name);
   pal_buf_printf(b, ",\n  \"active_source_index\": %d,\n  \"sources\": [", active);
   for (int i = 0; i < tr->n_sources; i++) {
     const pal_train_source *src = &tr->sources[i];
     pal_buf_printf(b, "%s\n    {\"name\": ", i ? "," : "");
-    pal_train_json_str(b, src->name);
+    pal_json_cstr(b, src->name);
     pal_buf_printf(b, ", \"path\": ");
-    pal_train_json_str(b, src->path);
+    pal_json_cstr(b, src->path);
     pal_buf_printf(b, ", \"tokens\": %zu, \"train_tokens\": %zu, \"val_tokens\": %zu}",
                    src->n_tokens, src->n_train, src->n_tokens - src->n_train);
   }
@@ -68,15 +57,6 @@ static int state_json(const pal_trainer *tr, pal_buf *b) {
   pal_buf_printf(b, "],\n  \"source_at_step\": [");
   for (long i = 0; i < s; i++) pal_buf_printf(b, "%s%d", i ? ", " : "", tr->source_at_step[i]);
   return pal_buf_printf(b, "]\n}\n");
-}
-
-static int copy_file(const char *from, const char *to, pal_error *err) {
-  char *data;
-  size_t len;
-  if (pal_read_file(from, &data, &len, err)) return -1;
-  int rc = pal_write_file_atomic(to, data, len, err);
-  free(data);
-  return rc;
 }
 
 static int params_finite(const pal_params *p) {
@@ -97,7 +77,7 @@ static void test_pause(void) {
 static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   char path[4096], from[4096];
   int nt = pal_num_tensors(&tr->cfg);
-  pal_train_pathf(path, sizeof path, "%s/config.json", tmp);
+  pal_pathf(path, sizeof path, "%s/config.json", tmp);
   if (pal_config_save(path, &tr->cfg, err)) return -1;
   /* t[0, nt): the parameters; t[nt, 3nt): m.NAME then v.NAME per tensor. */
   pal_st_out *t = calloc((size_t)nt * 3, sizeof *t);
@@ -110,7 +90,7 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
       /* k = 0: parameter i at t[i]; k = 1, 2: m, v of tensor i at t[nt + 2i + k - 1] */
       pal_st_out *o = k == 0 ? &t[i] : &t[nt + 2 * i + k - 1];
       char *name = names[o - t];
-      pal_train_pathf(name, sizeof names[0], "%s%s", k == 0 ? "" : k == 1 ? "m." : "v.", ti.name);
+      pal_pathf(name, sizeof names[0], "%s%s", k == 0 ? "" : k == 1 ? "m." : "v.", ti.name);
       o->name = name;
       o->ndim = ti.ndim;
       o->shape[0] = ti.shape[0];
@@ -122,8 +102,8 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   char stepbuf[32], opt_path[4096];
   snprintf(stepbuf, sizeof stepbuf, "%ld", tr->opt.step);
   const char *const opt_meta[] = {"format", "pt", "optimizer", "adamw", "step", stepbuf, NULL};
-  pal_train_pathf(path, sizeof path, "%s/model.safetensors", tmp);
-  pal_train_pathf(opt_path, sizeof opt_path, "%s/optimizer.safetensors", tmp);
+  pal_pathf(path, sizeof path, "%s/model.safetensors", tmp);
+  pal_pathf(opt_path, sizeof opt_path, "%s/optimizer.safetensors", tmp);
   /* The two big files are written side by side: copying 1.5 GB (124M) into the page cache is
    * most of a save, and two threads do it in about half the time. */
   int rc = 0, rc_opt = 0;
@@ -145,15 +125,15 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
     static const char *const pairs[2][2] = {{"vocab.json", "encoder.json"}, {"merges.txt", "vocab.bpe"}};
     for (int i = 0; i < 2; i++) {
       struct stat st;
-      pal_train_pathf(from, sizeof from, "%s/%s", tr->tokenizer_dir, pairs[i][0]);
-      if (stat(from, &st) != 0) pal_train_pathf(from, sizeof from, "%s/%s", tr->tokenizer_dir, pairs[i][1]);
-      pal_train_pathf(path, sizeof path, "%s/%s", tmp, pairs[i][0]);
-      if (copy_file(from, path, err)) return -1;
+      pal_pathf(from, sizeof from, "%s/%s", tr->tokenizer_dir, pairs[i][0]);
+      if (stat(from, &st) != 0) pal_pathf(from, sizeof from, "%s/%s", tr->tokenizer_dir, pairs[i][1]);
+      pal_pathf(path, sizeof path, "%s/%s", tmp, pairs[i][0]);
+      if (pal_copy_file(from, path, err)) return -1;
     }
   }
   pal_buf b = {0};
   if (state_json(tr, &b) || !b.data) { pal_buf_free(&b); return pal_errorf(err, "out of memory"); }
-  pal_train_pathf(path, sizeof path, "%s/trainer_state.json", tmp);
+  pal_pathf(path, sizeof path, "%s/trainer_state.json", tmp);
   rc = pal_write_file_atomic(path, b.data, b.len, err);
   pal_buf_free(&b);
   if (rc) return -1;
@@ -163,8 +143,8 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
 int pal_trainer_save(pal_trainer *tr, double *seconds, pal_error *err) {
   double t0 = pal_time_now();
   char final[4096], tmp[4096], old[4096];
-  pal_train_pathf(final, sizeof final, "%s/checkpoint-%ld", tr->run_dir, tr->step);
-  pal_train_pathf(tmp, sizeof tmp, "%s.tmp.%ld", final, (long)getpid());
+  pal_pathf(final, sizeof final, "%s/checkpoint-%ld", tr->run_dir, tr->step);
+  pal_pathf(tmp, sizeof tmp, "%s.tmp.%ld", final, (long)getpid());
   if (!params_finite(&tr->params))
     return pal_errorf(err, "step %ld: the parameters are no longer finite; not saving", tr->step);
   pal_run_remove_dir(tmp, NULL);
@@ -176,7 +156,7 @@ int pal_trainer_save(pal_trainer *tr, double *seconds, pal_error *err) {
   struct stat st;
   int had_old = stat(final, &st) == 0;
   if (had_old) {  /* the same step saved before (a resumed run): swap it out, then drop it */
-    pal_train_pathf(old, sizeof old, "%s.tmp.old.%ld", final, (long)getpid());
+    pal_pathf(old, sizeof old, "%s.tmp.old.%ld", final, (long)getpid());
     pal_run_remove_dir(old, NULL);
     if (rename(final, old) != 0) { pal_run_remove_dir(tmp, NULL); return pal_errorf(err, "%s: cannot rename: %s", final, strerror(errno)); }
   }
@@ -300,7 +280,7 @@ static int load_optimizer(pal_trainer *tr, const char *path, pal_error *err) {
  * what came after its checkpoint). */
 static int truncate_log(pal_trainer *tr, long step, pal_error *err) {
   char path[4096];
-  pal_train_pathf(path, sizeof path, "%s/log.jsonl", tr->run_dir);
+  pal_pathf(path, sizeof path, "%s/log.jsonl", tr->run_dir);
   char *text;
   size_t len;
   struct stat st;
@@ -337,9 +317,9 @@ int pal_trainer_resume(pal_trainer *tr, const char *dir, pal_error *err) {
   }
   pal_params_copy(&tr->params, &md.params, &tr->cfg);
   pal_model_dir_close(&md);
-  pal_train_pathf(path, sizeof path, "%s/optimizer.safetensors", dir);
+  pal_pathf(path, sizeof path, "%s/optimizer.safetensors", dir);
   if (load_optimizer(tr, path, err)) return -1;
-  pal_train_pathf(path, sizeof path, "%s/trainer_state.json", dir);
+  pal_pathf(path, sizeof path, "%s/trainer_state.json", dir);
   if (load_state(tr, path, err)) return -1;
   tr->last_checkpoint = tr->step;
   return truncate_log(tr, tr->step, err);

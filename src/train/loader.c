@@ -5,11 +5,13 @@
 #include <string.h>
 #include "palimpsest/train.h"
 
+const pal_enum_name pal_order_names[] = {
+  {"shuffled", PAL_ORDER_SHUFFLED}, {"sequential", PAL_ORDER_SEQUENTIAL}, {NULL, 0}};
+
 int pal_order_parse(const char *s, pal_order *out) {
-  if (!strcmp(s, "sequential")) *out = PAL_ORDER_SEQUENTIAL;
-  else if (!strcmp(s, "shuffled")) *out = PAL_ORDER_SHUFFLED;
-  else return -1;
-  return 0;
+  for (const pal_enum_name *e = pal_order_names; e->name; e++)
+    if (!strcmp(s, e->name)) { *out = (pal_order)e->value; return 0; }
+  return -1;
 }
 
 const char *pal_order_name(pal_order o) { return o == PAL_ORDER_SEQUENTIAL ? "sequential" : "shuffled"; }

@@ -4,25 +4,17 @@
 #include "palimpsest/train.h"
 
 void pal_train_opts_default(pal_train_opts *o) {
-  memset(o, 0, sizeof *o);
-  o->steps = 1000;
-  o->batch = 4;
-  o->seq = 256;
-  o->grad_accum = 1;
-  o->lr = 1e-4f;
-  o->min_lr = 1e-5f;
-  o->warmup = 20;
-  o->schedule = PAL_LR_COSINE;
-  o->weight_decay = 0.01f;
-  o->grad_clip = 1.0f;
-  o->beta1 = 0.9f;
-  o->beta2 = 0.999f;
-  o->eps = 1e-8f;
-  o->seed = 1337;
-  o->order = PAL_ORDER_SHUFFLED;
-  o->save_every = 100;
-  o->val_fraction = 0.05;
-  o->val_max_batches = 8;
+  *o = (pal_train_opts){
+    .steps = 1000, .batch = 4, .seq = 256, .grad_accum = 1,
+    .lr = 1e-4f, .min_lr = 1e-5f, .warmup = 20, .schedule = PAL_LR_COSINE,
+    .weight_decay = 0.01f, .grad_clip = 1.0f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+    .seed = 1337, .order = PAL_ORDER_SHUFFLED, .save_every = 100,
+    .val_fraction = 0.05, .val_max_batches = 8,
+  };
+}
+
+void pal_train_opts_free(pal_train_opts *o) {
+  if (o) pal_longs_free(&o->curriculum_steps);
 }
 
 int pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_sources, pal_error *err) {
@@ -40,13 +32,13 @@ int pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_s
   if (o->save_every < 0 || o->val_every < 0 || o->keep < 0)
     return pal_errorf(err, "--save-every, --val-every and --keep must be >= 0");
   if (n_sources < 1) return pal_errorf(err, "no --data given");
-  if (o->n_curriculum_steps && !o->curriculum) return pal_errorf(err, "--curriculum-steps needs --curriculum");
+  if (o->curriculum_steps.n && !o->curriculum) return pal_errorf(err, "--curriculum-steps needs --curriculum");
   if (o->curriculum) {
-    if (o->n_curriculum_steps) {
-      if (o->n_curriculum_steps != n_sources)
-        return pal_errorf(err, "--curriculum-steps gives %d spans for %d --data files", o->n_curriculum_steps, n_sources);
-      for (int i = 0; i < o->n_curriculum_steps; i++)
-        if (o->curriculum_steps[i] < 1) return pal_errorf(err, "--curriculum-steps: every span must be at least 1");
+    if (o->curriculum_steps.n) {
+      if (o->curriculum_steps.n != n_sources)
+        return pal_errorf(err, "--curriculum-steps gives %d spans for %d --data files", o->curriculum_steps.n, n_sources);
+      for (int i = 0; i < o->curriculum_steps.n; i++)
+        if (o->curriculum_steps.v[i] < 1) return pal_errorf(err, "--curriculum-steps: every span must be at least 1");
     } else if (o->save_every < 1) {
       return pal_errorf(err, "--curriculum swaps at every save: give --save-every K or --curriculum-steps");
     }
@@ -57,10 +49,10 @@ int pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_s
 int pal_curriculum_source(const pal_train_opts *o, int n_sources, long step) {
   if (!o->curriculum) return -1;
   long cycle = 0;
-  for (int i = 0; i < n_sources; i++) cycle += o->n_curriculum_steps ? o->curriculum_steps[i] : o->save_every;
+  for (int i = 0; i < n_sources; i++) cycle += o->curriculum_steps.n ? o->curriculum_steps.v[i] : o->save_every;
   long r = (step - 1) % cycle;
   for (int i = 0; i < n_sources; i++) {
-    long span = o->n_curriculum_steps ? o->curriculum_steps[i] : o->save_every;
+    long span = o->curriculum_steps.n ? o->curriculum_steps.v[i] : o->save_every;
     if (r < span) return i;
     r -= span;
   }

@@ -4,16 +4,18 @@
 #include <string.h>
 #include "palimpsest/train.h"
 
+const pal_enum_name pal_lr_schedule_names[] = {
+  {"cosine", PAL_LR_COSINE}, {"linear", PAL_LR_LINEAR}, {"constant", PAL_LR_CONSTANT}, {NULL, 0}};
+
 int pal_lr_schedule_parse(const char *s, pal_lr_schedule *out) {
-  if (!strcmp(s, "cosine")) *out = PAL_LR_COSINE;
-  else if (!strcmp(s, "linear")) *out = PAL_LR_LINEAR;
-  else if (!strcmp(s, "constant")) *out = PAL_LR_CONSTANT;
-  else return -1;
-  return 0;
+  for (const pal_enum_name *e = pal_lr_schedule_names; e->name; e++)
+    if (!strcmp(s, e->name)) { *out = (pal_lr_schedule)e->value; return 0; }
+  return -1;
 }
 
 const char *pal_lr_schedule_name(pal_lr_schedule s) {
-  return s == PAL_LR_COSINE ? "cosine" : s == PAL_LR_LINEAR ? "linear" : "constant";
+  for (const pal_enum_name *e = pal_lr_schedule_names; e->name; e++) if (e->value == (int)s) return e->name;
+  return "constant";
 }
 
 float pal_lr_at(pal_lr_schedule s, long step, long total, long warmup, float lr, float min_lr) {

@@ -23,10 +23,11 @@ int pal_trainer_create(pal_trainer **out, const pal_train_opts *opts, const pal_
   tr->run_dir = strdup(run_dir);
   tr->tokenizer_dir = tokenizer_dir ? strdup(tokenizer_dir) : NULL;
   if (!tr->run_dir || (tokenizer_dir && !tr->tokenizer_dir)) goto oom;
-  if (opts->n_curriculum_steps) {
-    tr->opts.curriculum_steps = malloc((size_t)opts->n_curriculum_steps * sizeof(long));
-    if (!tr->opts.curriculum_steps) goto oom;
-    memcpy(tr->opts.curriculum_steps, opts->curriculum_steps, (size_t)opts->n_curriculum_steps * sizeof(long));
+  tr->opts.curriculum_steps.v = NULL;
+  if (opts->curriculum_steps.n) {
+    tr->opts.curriculum_steps.v = malloc((size_t)opts->curriculum_steps.n * sizeof(long));
+    if (!tr->opts.curriculum_steps.v) goto oom;
+    memcpy(tr->opts.curriculum_steps.v, opts->curriculum_steps.v, (size_t)opts->curriculum_steps.n * sizeof(long));
   }
   for (int s = 0; s < n_sources; s++)
     for (size_t i = 0; i < sources[s].n_tokens; i++)
@@ -75,7 +76,7 @@ void pal_trainer_free(pal_trainer *tr) {
   pal_params_free(&tr->params);
   for (int s = 0; s < tr->n_sources; s++) pal_train_source_free(&tr->sources[s]);
   free(tr->sources);
-  free(tr->opts.curriculum_steps);
+  pal_longs_free(&tr->opts.curriculum_steps);
   free(tr->trainable); free(tr->inputs); free(tr->targets);
   free(tr->loss_history); free(tr->source_at_step);
   free(tr->run_dir); free(tr->tokenizer_dir);
@@ -219,7 +220,7 @@ static int log_val(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *err
     if (isnan(losses[s])) continue;
     tr->line.len = 0;
     pal_buf_printf(&tr->line, "{\"type\":\"val\",\"step\":%ld,\"source\":", tr->step);
-    pal_train_json_str(&tr->line, tr->sources[s].name);
+    pal_json_cstr(&tr->line, tr->sources[s].name);
     pal_buf_printf(&tr->line, ",\"loss\":%.9g}", losses[s]);
     rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
   }
@@ -237,7 +238,7 @@ static int save_and_log(pal_trainer *tr, const pal_train_hooks *hooks, pal_error
   if (pal_trainer_log(tr, line, err)) return -1;
   if (hooks && hooks->on_save) {
     char path[4096];
-    pal_train_pathf(path, sizeof path, "%s/checkpoint-%ld", tr->run_dir, tr->step);
+    pal_pathf(path, sizeof path, "%s/checkpoint-%ld", tr->run_dir, tr->step);
     hooks->on_save(hooks->ctx, tr->step, path, secs);
   }
   return 0;
@@ -253,7 +254,7 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
     if (c >= 0 && (s == 1 || c != pal_curriculum_source(o, tr->n_sources, s - 1))) {
       tr->line.len = 0;
       pal_buf_printf(&tr->line, "{\"type\":\"swap\",\"step\":%ld,\"source\":", s);
-      pal_train_json_str(&tr->line, tr->sources[c].name);
+      pal_json_cstr(&tr->line, tr->sources[c].name);
       pal_buf_append(&tr->line, "}", 1);
       int rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
         if (rc) return -1;
@@ -269,7 +270,7 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
     tr->line.len = 0;
     pal_buf_printf(&tr->line, "{\"type\":\"train\",\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
                        "\"tokens_per_s\":%.1f,\"source\":", info.step, info.loss, info.lr, info.grad_norm, info.tokens_per_s);
-    pal_train_json_str(&tr->line, tr->sources[info.source].name);
+    pal_json_cstr(&tr->line, tr->sources[info.source].name);
     pal_buf_printf(&tr->line, ",\"elapsed_s\":%.3f}", info.elapsed_s);
     int rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
     if (rc) return -1;

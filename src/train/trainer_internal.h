@@ -3,7 +3,7 @@
 #ifndef PAL_TRAIN_TRAINER_INTERNAL_H
 #define PAL_TRAIN_TRAINER_INTERNAL_H
 #include <stdio.h>
-#include "palimpsest/train.h"
+#include "palimpsest/run.h"
 
 struct pal_trainer {
   pal_train_opts opts;            /* curriculum_steps points at our own copy */
@@ -32,11 +32,7 @@ struct pal_trainer {
 
 int  pal_trainer_history_push(pal_trainer *tr, float loss, int source);
 /* RUN/log.jsonl: appends one line (with a newline). */
-/* Appends s as a JSON string (quoted, escaped). */
-void pal_train_json_str(pal_buf *b, const char *s);
 int  pal_trainer_log(pal_trainer *tr, const char *line, pal_error *err);
 double pal_trainer_elapsed(const pal_trainer *tr);
-/* snprintf for paths (through a va_list, so long names are cut rather than warned about). */
-void pal_train_pathf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

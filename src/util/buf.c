@@ -66,6 +66,13 @@ void pal_format_float(char *buf, size_t n, float v) {
   }
 }
 
+void pal_format_double(char *buf, size_t n, double v) {
+  for (int prec = 6; prec <= 17; prec++) {
+    snprintf(buf, n, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+}
+
 double pal_time_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include <sys/stat.h>
+#include "palimpsest/io.h"
 #include "palimpsest/util.h"
 #include "tokenizer/tok_internal.h"
 
@@ -88,4 +90,36 @@ void check_byte_vocab_json(pal_buf *out, const char *sep) {
     pal_buf_printf(out, "%s\"%s%s\": %d", i ? sep : "", byte == '"' || byte == '\\' ? "\\" : "", s, i);
     free(s);
   }
+}
+
+int check_write(const char *path, const char *s) {
+  FILE *fp = fopen(path, "wb");
+  if (!fp) return -1;
+  int bad = fputs(s, fp) < 0;
+  return fclose(fp) || bad ? -1 : 0;
+}
+
+int check_byte_tokenizer(const char *dir, const char *merges) {
+  char p[1024];
+  mkdir(dir, 0755);
+  pal_buf v = {0};
+  check_byte_vocab_json(&v, ", ");
+  pal_buf_printf(&v, ", \"<|endoftext|>\": 256}\n");
+  snprintf(p, sizeof p, "%s/vocab.json", dir);
+  int rc = check_write(p, v.data);
+  pal_buf_free(&v);
+  snprintf(p, sizeof p, "%s/merges.txt", dir);
+  return rc || check_write(p, merges) ? -1 : 0;
+}
+
+int check_byte_model(const char *dir, const char *spec, unsigned long long seed, const char *tokdir) {
+  pal_config cfg;
+  pal_params params;
+  pal_error err = {{0}};
+  if (pal_config_parse(spec, &cfg, &err) || pal_params_alloc(&params, &cfg, &err)) return -1;
+  cfg.bos_token_id = cfg.eos_token_id = 256;
+  pal_params_init_gpt2(&params, &cfg, seed);
+  int rc = pal_model_dir_save(dir, &cfg, &params, tokdir, NULL, 0, &err);
+  pal_params_free(&params);
+  return rc;
 }

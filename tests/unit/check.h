@@ -23,6 +23,14 @@ size_t check_random_text(struct pal_rng *rng, const char *const *bits, size_t n_
  * without the closing brace, for tests that build small tokenizers. */
 struct pal_buf;
 void check_byte_vocab_json(struct pal_buf *out, const char *sep);
+/* Writes s to path; 0 or -1. */
+int  check_write(const char *path, const char *s);
+/* A byte-level tokenizer in dir (created): the 256 byte tokens, <|endoftext|> = 256, and
+ * the given merges.txt text. */
+int  check_byte_tokenizer(const char *dir, const char *merges);
+/* A model folder initialised with seed for a config spec ("n_layer=1,...,vocab_size=257"),
+ * eot 256, with tokdir's tokenizer copied in (NULL: none). */
+int  check_byte_model(const char *dir, const char *spec, unsigned long long seed, const char *tokdir);
 /* 1 when the suite runs under sanitizers (PAL_SANITIZED=1): heavy tests shrink. */
 int  check_sanitized(void);
 

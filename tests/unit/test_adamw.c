@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
-#include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 #include "tiny_fixture.h"
 
 static void variant(const tiny_fixture *f, const char *name) {

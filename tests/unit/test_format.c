@@ -50,7 +50,22 @@ static int keeps_words(const char *in, int w, int *max_width) {
 #define FAMILY "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7"  /* woman ZWJ woman ZWJ girl */
 #define WAVE "\xF0\x9F\x8C\x8A"
 
+static void test_text_page(void) {
+  pal_format_opts o;
+  pal_format_opts_default(&o);
+  o.width = 10;
+  pal_buf out = {0};
+  pal_error err = {{0}};
+  CHECK(pal_format_text_page("a b", 3, &o, "Title", "cap", &out, &err) == 0 && out.data &&
+        !strcmp(out.data, "Title\n\na b\n\ncap\n"), "a text page: title, text and caption a blank line apart");
+  out.len = 0;
+  CHECK(pal_format_text_page("a b", 3, &o, "", NULL, &out, &err) == 0 && !strcmp(out.data, "a b\n"),
+        "without them: the text alone");
+  pal_buf_free(&out);
+}
+
 int main(void) {
+  test_text_page();
   /* ---- widths */
   CHECK(pal_display_width("", 0) == 0, "empty is 0 wide");
   CHECK(pal_display_width("abc", 3) == 3, "ASCII is 1 per character");

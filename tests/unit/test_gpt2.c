@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "palimpsest/model.h"
+#include "palimpsest/optim.h"
 #include "tiny_fixture.h"
 
 static void test_config(void) {
@@ -294,6 +295,31 @@ static void test_determinism(void) {
   for (int k = 0; k < 3; k++) { free(g[k]); free(a[k]); }
 }
 
+/* pal_gpt2_score: 70 ids over n_ctx 32 are windows of 32, 32 and 5 predictions, each with
+ * fresh context, the same sum as three forwards. */
+static void test_score(const tiny_fixture *f, pal_params *p) {
+  pal_error err = {{0}};
+  pal_gpt2 *m;
+  int n = 70, C = f->cfg.n_ctx, ids[70];
+  for (int i = 0; i < n; i++) ids[i] = (i * 37 + 11) % f->cfg.vocab_size;
+  CHECK(pal_gpt2_create(&m, &f->cfg, p, 1, C, 0, &err) == 0, "an engine for scoring");
+  double sum = 0;
+  long tokens = 0;
+  CHECK(pal_gpt2_score(m, ids, (size_t)n, &sum, &tokens, "ids", &err) == 0 && tokens == 69, "69 predictions of 70 ids");
+  double want = 0;
+  int starts[3] = {0, 32, 64}, lens[3] = {32, 32, 5};
+  for (int w = 0; w < 3; w++) {
+    float loss;
+    pal_gpt2_forward(m, ids + starts[w], ids + starts[w] + 1, 1, lens[w], &loss, &err);
+    want += (double)loss * lens[w];
+  }
+  CHECK(sum == want, "the sum over windows of 32, 32 and 5 (%.9g vs %.9g)", sum, want);
+  ids[40] = f->cfg.vocab_size;
+  CHECK(pal_gpt2_score(m, ids, (size_t)n, &sum, &tokens, "x.txt", &err) < 0 &&
+        strstr(err.msg, "x.txt: token id 97 at position 40 is outside the model's vocabulary (97)"), "a bad id: %s", err.msg);
+  pal_gpt2_free(m);
+}
+
 int main(void) {
   test_determinism();
   test_config();
@@ -304,6 +330,7 @@ int main(void) {
   CHECK(tiny_params(&f, &p) == 0, "fixture params load");
   test_against_torch(&f, &p);
   test_inference(&f, &p);
+  test_score(&f, &p);
   pal_params_free(&p);
   tiny_free(&f);
   return check_done();

@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
-#include "palimpsest/train.h"
+#include "palimpsest/io.h"
+#include "palimpsest/run.h"
 
 static pal_train_source make_source(size_t n, int base) {
   pal_train_source s = {0};
@@ -124,8 +125,8 @@ int main(void) {
                pal_curriculum_source(&o, 3, 16) == 0;
   CHECK(cur_ok, "curriculum: each source for save_every steps, cycling A B C A");
   long spans[] = {200, 100, 300};
-  o.curriculum_steps = spans;
-  o.n_curriculum_steps = 3;
+  o.curriculum_steps.v = spans;
+  o.curriculum_steps.n = 3;
   cur_ok = pal_curriculum_source(&o, 3, 200) == 0 && pal_curriculum_source(&o, 3, 201) == 1 &&
            pal_curriculum_source(&o, 3, 300) == 1 && pal_curriculum_source(&o, 3, 301) == 2 &&
            pal_curriculum_source(&o, 3, 600) == 2 && pal_curriculum_source(&o, 3, 601) == 0;
@@ -133,7 +134,7 @@ int main(void) {
   pal_config cfg = {.n_layer = 2, .n_head = 2, .n_embd = 32, .n_ctx = 64, .vocab_size = 300};
   o.seq = 16;
   CHECK(pal_train_opts_check(&o, &cfg, 2, &err) < 0 && strstr(err.msg, "3 spans for 2"), "span count must match the sources");
-  o.n_curriculum_steps = 0; o.curriculum_steps = NULL;
+  o.curriculum_steps.n = 0; o.curriculum_steps.v = NULL;
   o.seq = 65;
   CHECK(pal_train_opts_check(&o, &cfg, 3, &err) < 0 && strstr(err.msg, "n_positions (64)"), "--seq above n_positions is refused");
   o.curriculum = 0;
@@ -147,18 +148,24 @@ int main(void) {
   char p[512];
   snprintf(p, sizeof p, "%s/checkpoint-300.tmp.123", run);
   mkdir(p, 0755);
-  long *steps; int n;
-  pal_run_list_checkpoints(run, &steps, &n, &err);
-  CHECK(n == 4 && steps[0] == 5 && steps[1] == 10 && steps[2] == 20 && steps[3] == 100,
+  pal_ckpt_ref *refs; int n;
+  pal_checkpoints_list(run, PAL_CKPT_COMPLETE, &refs, &n, &err);
+  CHECK(n == 4 && refs[0].step == 5 && refs[1].step == 10 && refs[2].step == 20 && refs[3].step == 100,
         "complete checkpoints listed in step order, temporaries and incomplete ones skipped");
-  free(steps);
+  snprintf(p, sizeof p, "%s/checkpoint-5", run);
+  CHECK(n == 4 && !strcmp(refs[0].path, p), "each with its folder's path");
+  pal_ckpt_refs_free(refs, n);
+  pal_checkpoints_list(run, 0, &refs, &n, &err);
+  CHECK(n == 5 && refs[4].step == 200, "without PAL_CKPT_COMPLETE the incomplete folder is listed too");
+  pal_ckpt_refs_free(refs, n);
+  snprintf(p, sizeof p, "%s/checkpoint-300.tmp.123", run);
   pal_run_clean_temporaries(run);
   struct stat st;
   CHECK(stat(p, &st) != 0, "leftover temporaries are removed");
   CHECK(pal_run_rotate(run, 2, &err) == 0, "rotate");
-  pal_run_list_checkpoints(run, &steps, &n, &err);
-  CHECK(n == 2 && steps[0] == 20 && steps[1] == 100, "--keep 2 keeps the newest two");
-  free(steps);
+  pal_checkpoints_list(run, PAL_CKPT_COMPLETE, &refs, &n, &err);
+  CHECK(n == 2 && refs[0].step == 20 && refs[1].step == 100, "--keep 2 keeps the newest two");
+  pal_ckpt_refs_free(refs, n);
   snprintf(p, sizeof p, "%s/checkpoint-200", run); rmdir(p);
   snprintf(p, sizeof p, "%s/checkpoint-20", run); pal_run_remove_dir(p, NULL);
   snprintf(p, sizeof p, "%s/checkpoint-100", run); pal_run_remove_dir(p, NULL);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "palimpsest/io.h"
-#include "palimpsest/train.h"
+#include "palimpsest/run.h"
 
 static double num_at(const cJSON *arr, int i) { return cJSON_GetArrayItem(arr, i)->valuedouble; }
 

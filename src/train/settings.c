@@ -1,0 +1,134 @@
+/* settings.c: the one table of `train`'s settings and what follows from it: parsing the
+ * flags, the canonical arguments run.json records, the fingerprint, the names a resume may
+ * change. Adding a setting is one entry here. Never touches files but realpath. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "palimpsest/run.h"
+
+/* --freeze: only the embeddings can be frozen so far (train only the blocks). */
+static int freeze_parse(void *dest, const char *s, pal_error *err) {
+  if (strcmp(s, "embeddings")) return pal_errorf(err, "only 'embeddings' can be frozen (got '%s')", s);
+  *(int *)dest = 1;
+  return 0;
+}
+static int freeze_format(const void *src, char *buf, size_t n) {
+  if (!*(const int *)src) return 1;
+  snprintf(buf, n, "embeddings");
+  return 0;
+}
+static const pal_opt_custom FREEZE = {freeze_parse, freeze_format};
+
+/* --curriculum-steps 200,100,300 */
+static int spans_parse(void *dest, const char *s, pal_error *err) {
+  if (pal_parse_longs(s, 1, dest)) return pal_errorf(err, "'%s' is not a list of positive step counts", s);
+  return 0;
+}
+static int spans_format(const void *src, char *buf, size_t n) {
+  const pal_longs *l = src;
+  if (!l->n) return 1;
+  size_t used = 0;
+  buf[0] = 0;
+  for (int i = 0; i < l->n && used < n; i++) used += (size_t)snprintf(buf + used, n - used, "%s%ld", i ? "," : "", l->v[i]);
+  return used < n ? 0 : -1;
+}
+static const pal_opt_custom SPANS = {spans_parse, spans_format};
+
+#define F(field) offsetof(pal_run_spec, field)
+#define O(field) offsetof(pal_run_spec, opts.field)
+enum { REC = PAL_SET_RECORDED, RES = PAL_SET_RESUMABLE, PATH = PAL_SET_PATH, DIR_ = PAL_SET_FOLDER };
+const pal_setting pal_train_settings[] = {
+  {"model", PAL_OPT_STR, F(model), "model folder to start from (a GPT-2, or one made by init)", REC | PATH},
+  {"data", PAL_OPT_STRS, F(data), "training text files or .bin token shards (several: one per source)", REC | PATH},
+  {"out", PAL_OPT_STR, F(out), "the run folder (created; must not hold another run)", RES | DIR_},
+  {"steps", PAL_OPT_LONG, O(steps), "optimizer steps in total (default 1000)", REC | RES},
+  {"batch", PAL_OPT_INT, O(batch), "sequences per micro-batch B (default 4)", REC},
+  {"seq", PAL_OPT_INT, O(seq), "tokens per sequence T (default 256, or n_positions if smaller)", REC},
+  {"grad-accum", PAL_OPT_INT, O(grad_accum), "micro-batches per optimizer step (default 1)", REC},
+  {"lr", PAL_OPT_FLOAT, O(lr), "peak learning rate (default 1e-4)", REC},
+  {"min-lr", PAL_OPT_FLOAT, O(min_lr), "learning rate at the last step for cosine/linear (default 1e-5)", REC},
+  {"warmup", PAL_OPT_LONG, O(warmup), "linear warmup steps (default 20)", REC},
+  {"lr-schedule", PAL_OPT_ENUM, O(schedule), "cosine|linear|constant (default cosine)", REC, pal_lr_schedule_names},
+  {"weight-decay", PAL_OPT_FLOAT, O(weight_decay), "AdamW weight decay on matrices and embeddings (default 0.01)", REC},
+  {"grad-clip", PAL_OPT_FLOAT, O(grad_clip), "clip the global gradient norm to G; 0 = off (default 1.0)", REC},
+  {"seed", PAL_OPT_U64, O(seed), "seed of batch order, source draws and dropout (default 1337)", REC},
+  {"threads", PAL_OPT_INT, F(threads), "threads (default: OMP_NUM_THREADS or all cores)", RES},
+  {"dropout", PAL_OPT_FLOAT, O(dropout), "dropout probability while training (default 0; seeded)", REC},
+  {"freeze", PAL_OPT_CUSTOM, O(freeze_embeddings), "'embeddings': train only the transformer blocks (wte, wpe, ln_f fixed)", REC, &FREEZE},
+  {"order", PAL_OPT_ENUM, O(order), "shuffled|sequential batches (default shuffled; sequential = llm.c's)", REC, pal_order_names},
+  {"save-every", PAL_OPT_LONG, O(save_every), "save a checkpoint every K steps, and at the end (default 100)", REC},
+  {"keep", PAL_OPT_INT, O(keep), "keep only the newest N checkpoints (default 0 = all)", REC | RES},
+  {"resume", PAL_OPT_STR, F(resume), "continue RUN from its newest complete checkpoint", RES | DIR_},
+  {"curriculum", PAL_OPT_FLAG, O(curriculum), "train on the --data files in sequence, swapping at every save", REC},
+  {"curriculum-steps", PAL_OPT_CUSTOM, O(curriculum_steps), "with --curriculum: steps per source, e.g. 200,100,300", REC, &SPANS},
+  {"val-fraction", PAL_OPT_DOUBLE, O(val_fraction), "held-out tail of every source for validation (default 0.05)", REC},
+  {"val-every", PAL_OPT_LONG, O(val_every), "validate every N steps too (default 0: at saves only)", REC | RES},
+  {"quiet", PAL_OPT_FLAG, F(quiet), "no progress line", RES},
+  {NULL},
+};
+#undef F
+#undef O
+
+void pal_run_spec_default(pal_run_spec *s) {
+  memset(s, 0, sizeof *s);
+  pal_train_opts_default(&s->opts);
+}
+
+void pal_run_spec_free(pal_run_spec *s) {
+  if (!s) return;
+  pal_strs_free(&s->data);
+  pal_train_opts_free(&s->opts);
+}
+
+int pal_run_spec_parse(pal_run_spec *s, int argc, char **argv, pal_error *err) {
+  pal_opt opts[PAL_RUN_MAX_SETTINGS];
+  int n = pal_settings_bind(pal_train_settings, s, opts, PAL_RUN_MAX_SETTINGS);
+  if (n < 0) return pal_errorf(err, "train: more settings than PAL_RUN_MAX_SETTINGS");
+  pal_strs positional = {0};
+  int rc = pal_opts_parse(opts, argc, argv, &positional, err);
+  for (int i = 0; rc == 0 && i < positional.n; i++)
+    if (pal_strs_push(&s->data, positional.items[i])) rc = pal_errorf(err, "out of memory");
+  pal_strs_free(&positional);
+  for (int i = 0; i < n; i++) s->given[i] |= (unsigned char)opts[i].seen;
+  return rc;
+}
+
+int pal_run_spec_given(const pal_run_spec *s, const char *name) {
+  const pal_setting *d = pal_setting_find(pal_train_settings, name);
+  return d && s->given[d - pal_train_settings];
+}
+
+int pal_run_canonical_args(const pal_run_spec *s, pal_strs *args, pal_error *err) {
+  for (const pal_setting *d = pal_train_settings; d->name; d++)
+    if ((d->flags & PAL_SET_RECORDED) && pal_setting_record(d, s, args, err)) return -1;
+  return 0;
+}
+
+static int resumable(const char *flag) {
+  if (flag[0] != '-' || flag[1] != '-') return 0;
+  const pal_setting *d = pal_setting_find(pal_train_settings, flag + 2);
+  return d && (d->flags & PAL_SET_RESUMABLE);
+}
+
+uint64_t pal_run_fingerprint(const pal_strs *args) {
+  uint64_t h = PAL_FNV_INIT;
+  for (int i = 0; i < args->n; i++) {
+    if (i + 1 < args->n && resumable(args->items[i])) { i++; continue; }
+    h = pal_fnv1a(h, args->items[i], strlen(args->items[i]) + 1);
+  }
+  return h;
+}
+
+void pal_run_resumable_names(char *buf, size_t n) {
+  int count = 0, k = 0;
+  size_t used = 0;
+  const pal_setting *d;
+  for (d = pal_train_settings; d->name; d++) count += (d->flags & PAL_SET_RESUMABLE) && !(d->flags & PAL_SET_FOLDER);
+  buf[0] = 0;
+  for (d = pal_train_settings; d->name && used < n; d++) {
+    if (!(d->flags & PAL_SET_RESUMABLE) || (d->flags & PAL_SET_FOLDER)) continue;
+    used += (size_t)snprintf(buf + used, n - used, "%s--%s", k == 0 ? "" : k == count - 1 ? " and " : ", ", d->name);
+    k++;
+  }
+}
