@@ -19,6 +19,11 @@ struct st_run {
   int n;
   pal_tokenizer *tok;                /* loaded once, lent to every session */
   pal_config cfg;                    /* the first checkpoint's (sessions check the others) */
+  /* Sessions kept open between generations (their mappings stay populated: a fresh map of
+   * 124M costs ~100 ms of page faults on its first forward), each lent to one job at a time. */
+  struct cached { char *key; pal_gen_session s; int busy; unsigned long used; } cache[ST_SESSIONS];
+  unsigned long clock;
+  pthread_mutex_t mu;
 };
 
 /* 1 when path resolves (links followed) to somewhere inside the run folder. */
@@ -61,6 +66,7 @@ int st_run_open(st_run **out, const char *dir, pal_error *err) {
   *out = NULL;
   st_run *r = calloc(1, sizeof *r);
   if (!r) return pal_errorf(err, "studio: out of memory");
+  pthread_mutex_init(&r->mu, NULL);
   pal_ckpt_ref *refs = NULL;
   int n = 0;
   if (!(r->dir = strdup(dir))) { pal_errorf(err, "studio: out of memory"); goto fail; }
@@ -99,8 +105,11 @@ fail:
 void st_run_close(st_run *r) {
   if (!r) return;
   for (int i = 0; i < r->n; i++) free(r->ck[i].name);
+  for (int k = 0; k < ST_SESSIONS; k++)
+    if (r->cache[k].key) { r->cache[k].s.tok = NULL; pal_gen_session_close(&r->cache[k].s); free(r->cache[k].key); }
   free(r->ck); free(r->steps); free(r->dir); free(r->real);
   pal_tokenizer_free(r->tok);
+  pthread_mutex_destroy(&r->mu);
   free(r);
 }
 
@@ -225,34 +234,96 @@ static int on_token(void *ud, int row, int i, int id, int voice) {
   return c->fn(c->ud, i, id, voice, c->prob);
 }
 
-int st_run_generate(st_run *r, const st_req *q, int col, st_token_fn cb, void *ud,
-                    int *stop_reason, int *stopped, pal_error *err) {
-  pal_gen_session gs;
-  pal_gen_spec g;
-  pal_gen_result res = {0};
+static int weave_has_interp(const st_req *q) { return q->mode == ST_WEAVE && q->n_interp > 0; }
+
+/* What a session is made of: its moments, blends and interpolations. */
+static char *session_key(const st_req *q, int first, int count) {
+  pal_buf k = {0};
+  int weave = q->mode == ST_WEAVE;
+  for (int i = 0; i < count; i++) pal_buf_printf(&k, "%d,", q->ckpt[first + i]);
+  for (int i = 0; weave && i < q->n_blend; i++) pal_buf_printf(&k, "|b%s", q->blend[i]);
+  for (int i = 0; weave && i < q->n_interp; i++) pal_buf_printf(&k, "|i%s", q->interp[i]);
+  if (pal_buf_append(&k, "", 1)) { pal_buf_free(&k); return NULL; }
+  return k.data;
+}
+
+/* An idle cached session for key, or a new one (cached when there is room); NULL on failure. */
+static pal_gen_session *checkout(st_run *r, const st_req *q, int first, int count, pal_gen_session *own, pal_error *err) {
+  char *key = session_key(q, first, count);
+  if (!key) { pal_errorf(err, "studio: out of memory"); return NULL; }
+  pthread_mutex_lock(&r->mu);
+  int hit = -1, free_slot = -1;
+  for (int k = 0; k < ST_SESSIONS; k++) {
+    struct cached *c = &r->cache[k];
+    if (c->key && !c->busy && !strcmp(c->key, key)) { hit = k; break; }
+    if (!c->busy && (free_slot < 0 || !c->key || (r->cache[free_slot].key && c->used < r->cache[free_slot].used))) free_slot = k;
+  }
+  if (hit >= 0) {
+    r->cache[hit].busy = 1;
+    r->cache[hit].used = ++r->clock;
+    pthread_mutex_unlock(&r->mu);
+    free(key);
+    return &r->cache[hit].s;
+  }
+  pthread_mutex_unlock(&r->mu);
   const char *paths[ST_MAX_CKPT];
   char store[ST_MAX_CKPT][4096];
-  int first = q->mode == ST_COMPARE ? col : 0, count = q->mode == ST_WEAVE ? q->n_ckpt : 1, rc = -1;
-  *stopped = 0;
-  *stop_reason = 0;
   for (int i = 0; i < count; i++) {
-    if (pal_pathf(store[i], sizeof store[i], "%s/%s", r->dir, r->ck[q->ckpt[first + i]].name))
-      return pal_errorf(err, "%s: path too long", r->dir);
+    if (pal_pathf(store[i], sizeof store[i], "%s/%s", r->dir, r->ck[q->ckpt[first + i]].name)) {
+      free(key);
+      pal_errorf(err, "%s: path too long", r->dir);
+      return NULL;
+    }
     paths[i] = store[i];
   }
   int weave = q->mode == ST_WEAVE;
-  if (pal_gen_session_open(&gs, paths, count, (const char *const *)q->blend, weave ? q->n_blend : 0,
-                           (const char *const *)q->interp, weave ? q->n_interp : 0, err)) return -1;
+  if (pal_gen_session_open(own, paths, count, (const char *const *)q->blend, weave ? q->n_blend : 0,
+                           (const char *const *)q->interp, weave ? q->n_interp : 0, err)) { free(key); return NULL; }
+  own->tok = r->tok;   /* lent: the session would load the same files again */
+  pthread_mutex_lock(&r->mu);
+  struct cached *c = free_slot >= 0 && !weave_has_interp(q) ? &r->cache[free_slot] : NULL;
+  if (c && !c->busy) {   /* an interpolation owns a whole model: not kept */
+    if (c->key) { c->s.tok = NULL; pal_gen_session_close(&c->s); free(c->key); }
+    c->key = key;
+    c->s = *own;
+    c->busy = 1;
+    c->used = ++r->clock;
+    pthread_mutex_unlock(&r->mu);
+    return &c->s;
+  }
+  pthread_mutex_unlock(&r->mu);
+  free(key);
+  return own;
+}
+
+static void checkin(st_run *r, pal_gen_session *s, pal_gen_session *own) {
+  if (s == own) { s->tok = NULL; pal_gen_session_close(s); return; }
+  pthread_mutex_lock(&r->mu);
+  for (int k = 0; k < ST_SESSIONS; k++) if (&r->cache[k].s == s) r->cache[k].busy = 0;
+  pthread_mutex_unlock(&r->mu);
+}
+
+int st_run_generate(st_run *r, const st_req *q, int col, st_token_fn cb, void *ud,
+                    int *stop_reason, int *stopped, pal_error *err) {
+  pal_gen_session own;
+  pal_gen_spec g;
+  pal_gen_result res = {0};
+  int first = q->mode == ST_COMPARE ? col : 0, count = q->mode == ST_WEAVE ? q->n_ckpt : 1, rc = -1;
+  *stopped = 0;
+  *stop_reason = 0;
+  pal_gen_session *gs = checkout(r, q, first, count, &own, err);
+  if (!gs) return -1;
   spec_of(q, &g);
-  gs.tok = r->tok;   /* lent: the session would load the same files again */
-  if ((weave && pal_gen_session_schedule(&gs, q->schedule, (uint64_t)q->seed, err)) ||
-      pal_gen_session_prompt(&gs, &g, 1, err)) goto done;
+  pal_schedule_free(&gs->sched);   /* a kept session's last schedule (a sample has none) */
+  memset(&gs->sched, 0, sizeof gs->sched);
+  if ((q->mode == ST_WEAVE && pal_gen_session_schedule(gs, q->schedule, (uint64_t)q->seed, err)) ||
+      pal_gen_session_prompt(gs, &g, 1, err)) goto done;
   cb_ctx c = {cb, ud, 0};
-  pal_gen_opts o = pal_gen_spec_opts(&g, gs.eot);
+  pal_gen_opts o = pal_gen_spec_opts(&g, gs->eot);
   o.context_own = q->context_own;
   o.logit_space = q->logit_space;
   o.token_prob = &c.prob;
-  if (pal_gen_session_run(&gs, &o, on_token, &c, &res, err)) {
+  if (pal_gen_session_run(gs, &o, on_token, &c, &res, err)) {
     *stopped = !strcmp(err->msg, "generate: stopped");
     goto done;
   }
@@ -260,8 +331,7 @@ int st_run_generate(st_run *r, const st_req *q, int col, st_token_fn cb, void *u
   rc = 0;
 done:
   pal_gen_result_free(&res);
-  gs.tok = NULL;
-  pal_gen_session_close(&gs);
+  checkin(r, gs, &own);
   return rc;
 }
 

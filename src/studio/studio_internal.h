@@ -18,6 +18,7 @@ enum { ST_SAMPLE, ST_COMPARE, ST_WEAVE };
 #define ST_MAX_INTERP  2      /* each interpolation allocates a whole model */
 #define ST_SPEC_MAX  256      /* bytes of a schedule or blend spec */
 #define ST_STOP_MAX   64      /* bytes of a stop string */
+#define ST_SESSIONS    8      /* generation sessions kept open between requests */
 
 /* ---- A generation request, validated (params.c). */
 typedef struct st_req {
