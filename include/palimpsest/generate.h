@@ -54,6 +54,9 @@ int  pal_draw(const float *probs, int V, pal_rng *rng);
 /* All of the above in order; returns the chosen id. logits is modified. */
 int  pal_sample_logits(pal_sampler *s, float *logits, const int *hist, size_t n,
                        const pal_sample_opts *o, pal_rng *rng);
+/* Right after pal_sample_logits chose id from these logits: the probability id had under
+ * the distribution it was drawn from (greedy: the softmax of the penalised logits). */
+float pal_sample_prob(const pal_sampler *s, const float *logits, int id, const pal_sample_opts *o);
 
 /* ---- The KV cache and the incremental forward. One cache holds `max_B` rows of up to
  * `cap` positions (cap <= n_ctx), for every layer: K and V (cap, C) per row. Each row has
@@ -160,6 +163,9 @@ typedef struct pal_gen_opts {
    * with row_sample[b] and seeds with row_seed[b] instead of sample and seed + b. */
   const pal_sample_opts *row_sample;
   const uint64_t *row_seed;
+  /* Optional: when set, holds during each call of the token callback the probability of
+   * that token (pal_sample_prob), for front ends that show it. */
+  float *token_prob;
 } pal_gen_opts;
 
 /* Called once per generated token: row, index i in the row, id, the voice that wrote it. */

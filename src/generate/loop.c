@@ -297,6 +297,7 @@ static int sample_rows(gen *g, int i, int n_act) {
     if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = PAL_STOP_EOT; continue; }
     rs->reader[rs->hist.len] = -1;
     if (pal_ids_push(&rs->hist, id) || pal_ids_push(&res->ids[r], id)) return pal_errorf(g->err, "generate: out of memory");
+    if (o->token_prob) *o->token_prob = pal_sample_prob(&g->sampler, lr, id, so);
     if (g->cb && g->cb(g->ud, r, i, id, g->voice_of[r])) return pal_errorf(g->err, "generate: stopped");
     if (g->need_text) {
       size_t bl = 0;

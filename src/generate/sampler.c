@@ -200,3 +200,10 @@ int pal_sample_logits(pal_sampler *s, float *logits, const int *hist, size_t n,
   pal_apply_min_p(s->probs, V, o->min_p);
   return pal_draw(s->probs, V, rng);
 }
+
+float pal_sample_prob(const pal_sampler *s, const float *logits, int id, const pal_sample_opts *o) {
+  if (o->temperature > 0) return s->probs[id];
+  double sum = 0;   /* greedy: softmax at temperature 1 of the logits argmax read */
+  for (int v = 0; v < s->V; v++) sum += exp((double)logits[v] - (double)logits[id]);
+  return sum > 0 ? (float)(1.0 / sum) : 0.f;
+}
