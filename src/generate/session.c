@@ -47,7 +47,7 @@ int pal_gen_compatible(const char *a, const pal_config *ca, const char *b, const
 
 /* The one place a checkpoint's weights are opened for generation. */
 static int open_model(pal_gen_models *m, int i, const char *path, pal_error *err) {
-  if (pal_model_dir_open(&m->dirs[i], path, err)) return -1;
+  if (pal_model_dir_open_stored(&m->dirs[i], path, err)) return -1;   /* F16/BF16/int8 in place */
   m->n_ckpt = m->n = i + 1;
   m->params[i] = &m->dirs[i].params;
   m->steps[i] = pal_checkpoint_step(path);
