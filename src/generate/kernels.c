@@ -13,7 +13,7 @@
 #endif
 #endif
 #include "generate/kernels.h"
-#if defined(__AVX512F__) || defined(__F16C__)
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__F16C__)
 #include <immintrin.h>
 #endif
 
@@ -34,6 +34,8 @@ int pal_gen_parts(int C) {
 const char *pal_gen_kernel_path(void) {
 #if defined(__AVX512F__)
   return "avx512";
+#elif defined(__AVX2__) && defined(__F16C__)
+  return "avx2";
 #else
   return "scalar";
 #endif
@@ -67,6 +69,11 @@ void pal_gen_widen(const pal_wview *w, int64_t row, int64_t col0, int n, float *
       __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(d + 2 * (base + k))));
       _mm512_storeu_ps(out + k, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
     }
+#elif defined(__AVX2__)
+    for (; k + 8 <= n; k += 8) {
+      __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(d + 2 * (base + k))));
+      _mm256_storeu_ps(out + k, _mm256_castsi256_ps(_mm256_slli_epi32(h, 16)));
+    }
 #endif
     for (; k < n; k++) {
       uint16_t h;
@@ -78,6 +85,9 @@ void pal_gen_widen(const pal_wview *w, int64_t row, int64_t col0, int n, float *
 #if defined(__AVX512F__)
     for (; k + 16 <= n; k += 16)
       _mm512_storeu_ps(out + k, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(d + 2 * (base + k)))));
+#elif defined(__F16C__)
+    for (; k + 8 <= n; k += 8)
+      _mm256_storeu_ps(out + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(d + 2 * (base + k)))));
 #endif
     for (; k < n; k++) {
       uint16_t h;
@@ -96,6 +106,12 @@ void pal_gen_widen(const pal_wview *w, int64_t row, int64_t col0, int n, float *
       for (; k + 16 <= b1; k += 16) {
         __m512i q = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(d + base + k)));
         _mm512_storeu_ps(out + k, _mm512_mul_ps(_mm512_cvtepi32_ps(q), vs));
+      }
+#elif defined(__AVX2__)
+      __m256 vs = _mm256_set1_ps(s);
+      for (; k + 8 <= b1; k += 8) {
+        __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(d + base + k)));
+        _mm256_storeu_ps(out + k, _mm256_mul_ps(_mm256_cvtepi32_ps(q), vs));
       }
 #endif
       for (; k < b1; k++) out[k] = (float)(int8_t)d[base + k] * s;

@@ -21,10 +21,11 @@ void pal_gen_matmul_scratch(float *out, const float *inp, const pal_wview *w, co
 /* logits (N,V) = inp (N,C) @ wte (V,C)^T, threaded over V; wte in any stored dtype. */
 void pal_gen_lm_head(float *logits, const float *inp, const pal_wview *wte, int N, int C, int V);
 /* out (n) = elements [col0, col0+n) of row `row` of w as floats, with vector instructions
- * where the machine has them (AVX-512: BF16 by a shift, F16 by vcvtph2ps, Q8 by vpmovsxbd);
+ * where the machine has them (AVX-512 or AVX2: BF16 by a shift, F16 by vcvtph2ps, Q8 by
+ * vpmovsxbd and one multiply);
  * equal to pal_wview_get. For Q8, col0 is a multiple of PAL_Q8_BLOCK. */
 void pal_gen_widen(const pal_wview *w, int64_t row, int64_t col0, int n, float *out);
-/* "avx512" or "scalar": how pal_gen_widen was compiled (for benchmarks). */
+/* "avx512", "avx2" or "scalar": how pal_gen_widen was compiled (for benchmarks). */
 const char *pal_gen_kernel_path(void);
 /* One query over `len` cached positions of one head: q (hs); k, v rows at `stride` floats;
  * scores (len) scratch; out (hs). */
