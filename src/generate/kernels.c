@@ -123,6 +123,60 @@ void pal_gen_widen(const pal_wview *w, int64_t row, int64_t col0, int n, float *
   }
 }
 
+/* ---- batch 1 (decoding): BF16 and Q8 rows converted inside the product loop, in
+ * registers (no tile written and read back), in the F32 kernel's expression: the same
+ * contraction, so the same bits as on the widened values. */
+
+static inline float bf16_at(const unsigned char *d, size_t i) {
+  uint16_t h;
+  memcpy(&h, d + 2 * i, 2);
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+/* y (OC) += x[0..kr) @ rows c..c+kr of a BF16 (C, OC) matrix; kr is 8 or 1 */
+static void rows_bf16(float *y, const float *x, const unsigned char *d, size_t c, int kr, int OC) {
+  const unsigned char *w0 = d + 2 * c * (size_t)OC;
+  if (kr == 1) {
+    float x0 = x[0];
+    for (int o = 0; o < OC; o++) y[o] += x0 * bf16_at(w0, (size_t)o);
+    return;
+  }
+  const unsigned char *w1 = w0 + 2 * (size_t)OC, *w2 = w1 + 2 * (size_t)OC, *w3 = w2 + 2 * (size_t)OC;
+  const unsigned char *w4 = w3 + 2 * (size_t)OC, *w5 = w4 + 2 * (size_t)OC, *w6 = w5 + 2 * (size_t)OC;
+  const unsigned char *w7 = w6 + 2 * (size_t)OC;
+  float x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+  for (int o = 0; o < OC; o++)
+    y[o] += x0 * bf16_at(w0, o) + x1 * bf16_at(w1, o) + x2 * bf16_at(w2, o) + x3 * bf16_at(w3, o) +
+            x4 * bf16_at(w4, o) + x5 * bf16_at(w5, o) + x6 * bf16_at(w6, o) + x7 * bf16_at(w7, o);
+}
+
+/* The same for Q8: each block of 32 outputs with its 8 (or 1) scales */
+static void rows_q8(float *y, const float *x, const pal_wview *w, size_t c, int kr, int OC) {
+  const int8_t *q0 = (const int8_t *)w->data + c * (size_t)OC;
+  size_t nb = (size_t)pal_q8_blocks(OC), sb = c * nb;
+  for (int b = 0; b < (int)nb; b++) {
+    int o0 = b * PAL_Q8_BLOCK, o1 = o0 + PAL_Q8_BLOCK < OC ? o0 + PAL_Q8_BLOCK : OC;
+    if (kr == 1) {
+      float x0 = x[0], s0 = q8_scale(w, sb + b);
+      for (int o = o0; o < o1; o++) y[o] += x0 * ((float)q0[o] * s0);
+      continue;
+    }
+    const int8_t *q1 = q0 + OC, *q2 = q1 + OC, *q3 = q2 + OC, *q4 = q3 + OC, *q5 = q4 + OC, *q6 = q5 + OC;
+    const int8_t *q7 = q6 + OC;
+    float s0 = q8_scale(w, sb + b), s1 = q8_scale(w, sb + nb + b), s2 = q8_scale(w, sb + 2 * nb + b);
+    float s3 = q8_scale(w, sb + 3 * nb + b), s4 = q8_scale(w, sb + 4 * nb + b), s5 = q8_scale(w, sb + 5 * nb + b);
+    float s6 = q8_scale(w, sb + 6 * nb + b), s7 = q8_scale(w, sb + 7 * nb + b);
+    float x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+    for (int o = o0; o < o1; o++)
+      y[o] += x0 * ((float)q0[o] * s0) + x1 * ((float)q1[o] * s1) + x2 * ((float)q2[o] * s2) +
+              x3 * ((float)q3[o] * s3) + x4 * ((float)q4[o] * s4) + x5 * ((float)q5[o] * s5) +
+              x6 * ((float)q6[o] * s6) + x7 * ((float)q7[o] * s7);
+  }
+}
+
 /* Columns widened at a time: a multiple of PAL_Q8_BLOCK and of 16 (8 rows of it: 8 KB). */
 #define GEN_TILE 256
 
@@ -139,6 +193,15 @@ static void matmul_narrow(float *out, const float *inp, const pal_wview *w, cons
       int c0 = (int)((long)C * p / P), c1 = (int)((long)C * (p + 1) / P);
       float *part = partial + (size_t)p * N * OC;
       memset(part, 0, (size_t)N * OC * sizeof *part);
+      if (N == 1 && (w->dtype == PAL_DT_BF16 || w->dtype == PAL_DT_Q8)) {
+        for (int c = c0; c < c1;) {
+          int kr = c + 8 <= c1 ? 8 : 1;
+          if (w->dtype == PAL_DT_BF16) rows_bf16(part, inp + c, w->data, (size_t)c, kr, OC);
+          else rows_q8(part, inp + c, w, (size_t)c, kr, OC);
+          c += kr;
+        }
+        continue;
+      }
       for (int c = c0; c < c1;) {
         int kr = c + 8 <= c1 ? 8 : 1;    /* groups of 8 rows, then single rows */
         for (int o0 = 0; o0 < OC; o0 += GEN_TILE) {
