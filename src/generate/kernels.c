@@ -136,44 +136,68 @@ static inline float bf16_at(const unsigned char *d, size_t i) {
   return f;
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+#define GEN_FUSED 1
+/* y[0..8) += x0*w0 + ... + x7*w7 contracted as GCC contracts the F32 kernel's expression
+ * (x0*w0 fused into x1*w1, then each further term fused in turn), so the bits agree. */
+static inline void acc8(float *y, const __m256 *vx, const __m256 *vw) {
+  __m256 t = _mm256_fmadd_ps(vx[0], vw[0], _mm256_mul_ps(vx[1], vw[1]));
+  for (int j = 2; j < 8; j++) t = _mm256_fmadd_ps(vx[j], vw[j], t);
+  _mm256_storeu_ps(y, _mm256_add_ps(_mm256_loadu_ps(y), t));
+}
+#endif
+
 /* y (OC) += x[0..kr) @ rows c..c+kr of a BF16 (C, OC) matrix; kr is 8 or 1 */
 static void rows_bf16(float *y, const float *x, const unsigned char *d, size_t c, int kr, int OC) {
-  const unsigned char *w0 = d + 2 * c * (size_t)OC;
+  const unsigned char *w[8];
+  for (int j = 0; j < kr; j++) w[j] = d + 2 * (c + (size_t)j) * (size_t)OC;
+  int o = 0;
   if (kr == 1) {
     float x0 = x[0];
-    for (int o = 0; o < OC; o++) y[o] += x0 * bf16_at(w0, (size_t)o);
+    for (; o < OC; o++) y[o] += x0 * bf16_at(w[0], (size_t)o);
     return;
   }
-  const unsigned char *w1 = w0 + 2 * (size_t)OC, *w2 = w1 + 2 * (size_t)OC, *w3 = w2 + 2 * (size_t)OC;
-  const unsigned char *w4 = w3 + 2 * (size_t)OC, *w5 = w4 + 2 * (size_t)OC, *w6 = w5 + 2 * (size_t)OC;
-  const unsigned char *w7 = w6 + 2 * (size_t)OC;
+#ifdef GEN_FUSED
+  __m256 vx[8], vw[8];
+  for (int j = 0; j < 8; j++) vx[j] = _mm256_set1_ps(x[j]);
+  for (; o + 8 <= OC; o += 8) {
+    for (int j = 0; j < 8; j++)
+      vw[j] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w[j] + 2 * (size_t)o))), 16));
+    acc8(y + o, vx, vw);
+  }
+#endif
   float x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-  for (int o = 0; o < OC; o++)
-    y[o] += x0 * bf16_at(w0, o) + x1 * bf16_at(w1, o) + x2 * bf16_at(w2, o) + x3 * bf16_at(w3, o) +
-            x4 * bf16_at(w4, o) + x5 * bf16_at(w5, o) + x6 * bf16_at(w6, o) + x7 * bf16_at(w7, o);
+  for (; o < OC; o++)
+    y[o] += x0 * bf16_at(w[0], o) + x1 * bf16_at(w[1], o) + x2 * bf16_at(w[2], o) + x3 * bf16_at(w[3], o) +
+            x4 * bf16_at(w[4], o) + x5 * bf16_at(w[5], o) + x6 * bf16_at(w[6], o) + x7 * bf16_at(w[7], o);
 }
 
 /* The same for Q8: each block of 32 outputs with its 8 (or 1) scales */
-static void rows_q8(float *y, const float *x, const pal_wview *w, size_t c, int kr, int OC) {
-  const int8_t *q0 = (const int8_t *)w->data + c * (size_t)OC;
-  size_t nb = (size_t)pal_q8_blocks(OC), sb = c * nb;
+static void rows_q8(float *y, const float *x, const pal_wview *wv, size_t c, int kr, int OC) {
+  const int8_t *q[8];
+  size_t nb = (size_t)pal_q8_blocks(OC);
+  for (int j = 0; j < kr; j++) q[j] = (const int8_t *)wv->data + (c + (size_t)j) * (size_t)OC;
   for (int b = 0; b < (int)nb; b++) {
-    int o0 = b * PAL_Q8_BLOCK, o1 = o0 + PAL_Q8_BLOCK < OC ? o0 + PAL_Q8_BLOCK : OC;
+    int o = b * PAL_Q8_BLOCK, o1 = o + PAL_Q8_BLOCK < OC ? o + PAL_Q8_BLOCK : OC;
+    float sc[8];
+    for (int j = 0; j < kr; j++) sc[j] = q8_scale(wv, (c + (size_t)j) * nb + (size_t)b);
     if (kr == 1) {
-      float x0 = x[0], s0 = q8_scale(w, sb + b);
-      for (int o = o0; o < o1; o++) y[o] += x0 * ((float)q0[o] * s0);
+      for (; o < o1; o++) y[o] += x[0] * ((float)q[0][o] * sc[0]);
       continue;
     }
-    const int8_t *q1 = q0 + OC, *q2 = q1 + OC, *q3 = q2 + OC, *q4 = q3 + OC, *q5 = q4 + OC, *q6 = q5 + OC;
-    const int8_t *q7 = q6 + OC;
-    float s0 = q8_scale(w, sb + b), s1 = q8_scale(w, sb + nb + b), s2 = q8_scale(w, sb + 2 * nb + b);
-    float s3 = q8_scale(w, sb + 3 * nb + b), s4 = q8_scale(w, sb + 4 * nb + b), s5 = q8_scale(w, sb + 5 * nb + b);
-    float s6 = q8_scale(w, sb + 6 * nb + b), s7 = q8_scale(w, sb + 7 * nb + b);
-    float x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-    for (int o = o0; o < o1; o++)
-      y[o] += x0 * ((float)q0[o] * s0) + x1 * ((float)q1[o] * s1) + x2 * ((float)q2[o] * s2) +
-              x3 * ((float)q3[o] * s3) + x4 * ((float)q4[o] * s4) + x5 * ((float)q5[o] * s5) +
-              x6 * ((float)q6[o] * s6) + x7 * ((float)q7[o] * s7);
+#ifdef GEN_FUSED
+    __m256 vx[8], vs[8], vw[8];
+    for (int j = 0; j < 8; j++) { vx[j] = _mm256_set1_ps(x[j]); vs[j] = _mm256_set1_ps(sc[j]); }
+    for (; o + 8 <= o1; o += 8) {
+      for (int j = 0; j < 8; j++)
+        vw[j] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(q[j] + o)))), vs[j]);
+      acc8(y + o, vx, vw);
+    }
+#endif
+    for (; o < o1; o++)
+      y[o] += x[0] * ((float)q[0][o] * sc[0]) + x[1] * ((float)q[1][o] * sc[1]) + x[2] * ((float)q[2][o] * sc[2]) +
+              x[3] * ((float)q[3][o] * sc[3]) + x[4] * ((float)q[4][o] * sc[4]) + x[5] * ((float)q[5][o] * sc[5]) +
+              x[6] * ((float)q[6][o] * sc[6]) + x[7] * ((float)q[7][o] * sc[7]);
   }
 }
 
@@ -313,8 +337,33 @@ static inline float dot16(const float *a, const float *b, int n) {
  * same lanes, tail and order as dot16 on the widened row. */
 static float dot16_narrow(const float *a, const pal_wview *w, int v, int n, float *buf) {
   float acc[16] = {0};
-  int n16 = n / 16 * 16;
-  for (int c0 = 0; c0 < n16; c0 += GEN_TILE) {
+  int n16 = n / 16 * 16, c0 = 0;
+#ifdef GEN_FUSED
+  /* BF16 and Q8 rows converted in registers: acc[k] += a*b is one FMA per lane either way */
+  if (w->dtype == PAL_DT_BF16 || (w->dtype == PAL_DT_Q8 && n16 % PAL_Q8_BLOCK == 0)) {
+    const unsigned char *d = (const unsigned char *)w->data + (size_t)v * (size_t)n * (w->dtype == PAL_DT_BF16 ? 2 : 1);
+    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps(), sc = _mm256_setzero_ps();
+    size_t sb = (size_t)v * (size_t)pal_q8_blocks(n);
+    for (; c0 < n16; c0 += 16) {
+      __m256 w0, w1;
+      if (w->dtype == PAL_DT_BF16) {
+        __m256i h = _mm256_loadu_si256((const __m256i *)(d + 2 * (size_t)c0));
+        w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), 16));
+        w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1)), 16));
+      } else {
+        if (c0 % PAL_Q8_BLOCK == 0) sc = _mm256_set1_ps(q8_scale(w, sb + (size_t)c0 / PAL_Q8_BLOCK));
+        __m128i q = _mm_loadu_si128((const __m128i *)(d + c0));
+        w0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), sc);
+        w1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8))), sc);
+      }
+      lo = _mm256_fmadd_ps(_mm256_loadu_ps(a + c0), w0, lo);
+      hi = _mm256_fmadd_ps(_mm256_loadu_ps(a + c0 + 8), w1, hi);
+    }
+    _mm256_storeu_ps(acc, lo);
+    _mm256_storeu_ps(acc + 8, hi);
+  }
+#endif
+  for (; c0 < n16; c0 += GEN_TILE) {
     int cn = n16 - c0 < GEN_TILE ? n16 - c0 : GEN_TILE;
     pal_gen_widen(w, v, c0, cn, buf);
     for (int c = 0; c < cn; c += 16)

@@ -304,6 +304,26 @@ int main(void) {
   CHECK(pal_gpt2_create(&m, cfg, &md[0].params, 1, 4, 0, &err) < 0 && strstr(err.msg, "F32"),
         "the engine refuses narrow weights: %s", err.msg);
   refused(&md[2]);
+  /* rows of 64 (two int8 blocks, the lm_head's blocked path) and 8 parts: bit for bit too */
+  char wdir[300], qdir[300];
+  snprintf(wdir, sizeof wdir, "%s/w64", g_tmp);
+  snprintf(qdir, sizeof qdir, "%s/w64q", g_tmp);
+  pal_model_dir a64, b64;
+  int wide_ok = check_byte_model(wdir, "n_layer=1,n_head=2,n_embd=128,n_ctx=16,vocab_size=257", 3, NULL) == 0;
+  for (int k = 0; wide_ok && k < 2; k++) {
+    wide_ok = pal_model_quantize(wdir, qdir, dts[k ? 2 : 0], 1, &err) == 0 && pal_model_dir_open_stored(&a64, qdir, &err) == 0;
+    if (!wide_ok) break;
+    if (pal_model_dir_open(&b64, qdir, &err)) { pal_model_dir_close(&a64); wide_ok = 0; break; }
+    int ids[6] = {1, 200, 7, 9, 256, 3}, V2 = a64.config.vocab_size;
+    float *x = malloc((size_t)6 * V2 * sizeof *x), *y = malloc((size_t)6 * V2 * sizeof *y);
+    logits_of(&a64.config, &a64.params, ids, 6, x);
+    logits_of(&b64.config, &b64.params, ids, 6, y);
+    wide_ok = a64.params.view && !memcmp(x, y, (size_t)6 * V2 * sizeof *x);
+    free(x); free(y);
+    pal_model_dir_close(&a64);
+    pal_model_dir_close(&b64);
+  }
+  CHECK(wide_ok, "n_embd 128 (full int8 blocks): bf16 and int8 in place = widened, bit for bit %s", err.msg);
   free(lf); free(ln); free(lw);
   cJSON_Delete(ex);
   free(text);
