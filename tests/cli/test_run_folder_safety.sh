@@ -33,4 +33,20 @@ check "the kernel released the lock of the killed writer: resume works" $PAL tra
 check "the resumed run finished" test -s $R/checkpoint-4/trainer_state.json
 check_eq "its log holds each step once" 4 "$(grep -c '"type":"train"' $R/log.jsonl)"
 
+# ---- Symlinks in RUN are removed as links: nothing outside RUN is ever deleted.
+S=$TMP/links
+$PAL train $COMMON --out $S --steps 2 --save-every 2 >/dev/null 2>&1
+cp -r $S/checkpoint-2 $TMP/outside
+cp -r $TMP/outside $TMP/outside.copy
+mkdir $TMP/outside2 && echo precious > $TMP/outside2/file
+ln -s $TMP/outside $S/checkpoint-1
+ln -s $TMP/outside2 $S/checkpoint-3.tmp.999
+ln -s $TMP/outside2/file $S/checkpoint-5.tmp.998
+check "resume with --keep 1 over symlinked entries succeeds" $PAL train --resume $S --steps 4 --keep 1 --quiet
+check "the folder a symlinked checkpoint pointed to is untouched" diff -r $TMP/outside.copy $TMP/outside
+check "the folder a symlinked temporary pointed to is untouched" test "$(cat $TMP/outside2/file)" = precious
+check "the rotated symlink itself is gone" test ! -L $S/checkpoint-1 -a ! -e $S/checkpoint-1
+check "the symlinked temporaries are gone (as links)" sh -c "! ls -d $S/*.tmp* 2>/dev/null"
+check_eq "only checkpoint-4 is kept" "checkpoint-4" "$(ls $S | grep '^checkpoint-')"
+
 done_tests
