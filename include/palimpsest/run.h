@@ -111,9 +111,11 @@ int  pal_run_trainer(pal_run *run, pal_trainer **out, pal_error *err);
 void pal_run_free(pal_run *run);
 
 /* ---- The checkpoint folders (run.c); the lister is io's pal_checkpoints_list. */
-/* Removes leftovers of interrupted saves (RUN/checkpoint-N.tmp.*). */
+/* Removes leftovers of interrupted saves and rotations (RUN/checkpoint-N.tmp.*). */
 void pal_run_clean_temporaries(const char *run_dir);
-/* Removes all but the newest `keep` complete checkpoints (keep <= 0: none removed). */
+/* Removes all but the newest `keep` complete checkpoints (keep <= 0: none removed): each is
+ * renamed out of the listed names first (checkpoint-N.tmp.del.PID), then removed, so a reader
+ * never lists a half-removed checkpoint. */
 int  pal_run_rotate(const char *run_dir, int keep, pal_error *err);
 /* Removes a checkpoint directory (its files, then itself) without following symlinks: a
  * symlink, at the top or inside, is unlinked as a link and its target is never touched. */

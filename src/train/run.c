@@ -1,6 +1,6 @@
-/* run.c: the run folder's checkpoints: listing the complete ones, cleaning leftovers of an
- * interrupted save, --keep rotation. Never removes anything but checkpoint-N folders and
- * their temporaries, and never follows a symlink while removing (a link goes as a link). */
+/* run.c: the run folder's checkpoints: cleaning leftovers of an interrupted save or rotation,
+ * --keep rotation (renamed out of the listed names, then removed). Never removes anything but
+ * checkpoint-N folders and their temporaries; never follows a symlink (a link goes as a link). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -86,13 +86,31 @@ void pal_run_clean_temporaries(const char *run_dir) {
   closedir(d);
 }
 
+/* Each checkpoint to drop is first renamed out of the listed names (checkpoint-N ->
+ * checkpoint-N.tmp.del.PID: one atomic step, so a reader sees the whole folder or none),
+ * the run folder fsynced, and only then removed. A kill in between leaves a temporary that
+ * the next pal_run_start removes. */
 int pal_run_rotate(const char *run_dir, int keep, pal_error *err) {
   if (keep <= 0) return 0;
   pal_ckpt_ref *refs;
   int n;
   if (pal_checkpoints_list(run_dir, PAL_CKPT_COMPLETE, &refs, &n, err)) return -1;
-  int rc = 0;
-  for (int i = 0; i + keep < n && rc == 0; i++) rc = pal_run_remove_dir(refs[i].path, err);
+  int drop = n > keep ? n - keep : 0, moved = 0, rc = 0;
+  char (*trash)[4096] = drop ? calloc((size_t)drop, sizeof *trash) : NULL;
+  if (drop && !trash) rc = pal_errorf(err, "%s: out of memory", run_dir);
+  for (; rc == 0 && moved < drop; moved++) {
+    if (pal_pathf(trash[moved], sizeof trash[0], "%s.tmp.del.%ld", refs[moved].path, (long)getpid()))
+      rc = pal_errorf(err, "%s: path too long", refs[moved].path);
+    else if (rename(refs[moved].path, trash[moved]) != 0)
+      rc = pal_errorf(err, "%s: cannot rename out of the way: %s", refs[moved].path, strerror(errno));
+    if (rc) break;
+  }
+  if (moved && pal_fsync_dir(run_dir, rc ? NULL : err) && rc == 0) rc = -1;
+  for (int i = 0; i < moved; i++) {
+    pal_error e2 = {{0}};
+    if (pal_run_remove_dir(trash[i], rc ? &e2 : err) && rc == 0) rc = -1;
+  }
+  free(trash);
   pal_ckpt_refs_free(refs, n);
   return rc;
 }

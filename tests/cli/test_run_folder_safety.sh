@@ -49,4 +49,46 @@ check "the rotated symlink itself is gone" test ! -L $S/checkpoint-1 -a ! -e $S/
 check "the symlinked temporaries are gone (as links)" sh -c "! ls -d $S/*.tmp* 2>/dev/null"
 check_eq "only checkpoint-4 is kept" "checkpoint-4" "$(ls $S | grep '^checkpoint-')"
 
+# ---- --keep rotation: a checkpoint leaves the listed names whole (renamed out, then removed).
+# The test hook PAL_TEST_REMOVE_PAUSE_MS sleeps after each file a removal unlinks; a reader
+# loop meanwhile checks that every checkpoint-N folder it sees is whole; then kill -9 in the
+# middle of a removal.
+K=$TMP/keep
+whole() { for f in config.json model.safetensors optimizer.safetensors trainer_state.json; do [ -e "$1/$f" ] || return 1; done; }
+reader() {
+  bad=0
+  while [ ! -e $TMP/stop_reader ]; do
+    for d in $K/checkpoint-*; do
+      case $d in *.tmp*) continue;; esac
+      [ -d "$d" ] || continue
+      whole "$d" || { [ -d "$d" ] && bad=$((bad + 1)); }
+    done
+  done
+  echo $bad > $TMP/reader.bad
+}
+reader &
+rpid=$!
+PAL_TEST_REMOVE_PAUSE_MS=150 $PAL train $COMMON --out $K --steps 1000 --save-every 1 --keep 2 >/dev/null 2>&1 &
+pid=$!
+half=""
+for i in $(seq 1 1000); do
+  for d in $K/checkpoint-*; do
+    case $d in *.tmp.del.*) half=$d;; *.tmp*) ;; *) [ -d "$d" ] && ! whole "$d" && [ -d "$d" ] && half=$d;; esac
+  done
+  [ -n "$half" ] && break
+  sleep 0.02
+done
+kill -9 $pid; wait $pid 2>/dev/null
+touch $TMP/stop_reader; wait $rpid
+check "killed in the middle of a rotation (${half##*/})" test -n "$half"
+incomplete=0
+for d in $K/checkpoint-*; do case $d in *.tmp*) ;; *) whole "$d" || incomplete=$((incomplete + 1));; esac; done
+check_eq "after the kill every listed checkpoint is whole" 0 "$incomplete"
+check_eq "the concurrent reader never saw a half-removed checkpoint" 0 "$(cat $TMP/reader.bad)"
+last=$(ls $K | grep '^checkpoint-[0-9]*$' | sort -t- -k2 -n | tail -1)
+check "the newest checkpoint loads" $PAL score --model $K/$last --ids 1,2,3
+check "resume after the kill works" env PAL_TEST_REMOVE_PAUSE_MS=0 $PAL train --resume $K --steps $(( ${last#checkpoint-} + 2 )) --quiet
+check "it removed the leftovers of the rotation" sh -c "! ls -d $K/*.tmp* 2>/dev/null"
+check_eq "and kept two checkpoints" 2 "$(ls $K | grep -c '^checkpoint-[0-9]*$')"
+
 done_tests
