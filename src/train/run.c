@@ -42,13 +42,13 @@ static int empty_dir(int fd, const char *path, int depth, pal_error *err) {
       continue;
     }
     if (S_ISDIR(st.st_mode)) {
-      int cfd = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int cfd = pal_io_openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, sub);
       if (cfd < 0) { rc = pal_errorf(err, "%s: cannot open: %s", sub, strerror(errno)); continue; }
       rc = empty_dir(cfd, sub, depth + 1, err);
       close(cfd);
-      if (rc == 0 && unlinkat(fd, e->d_name, AT_REMOVEDIR) != 0)
+      if (rc == 0 && pal_io_unlinkat(fd, e->d_name, AT_REMOVEDIR, sub) != 0)
         rc = pal_errorf(err, "%s: cannot remove: %s", sub, strerror(errno));
-    } else if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT) {
+    } else if (pal_io_unlinkat(fd, e->d_name, 0, sub) != 0 && errno != ENOENT) {
       rc = pal_errorf(err, "%s: cannot remove: %s", sub, strerror(errno));
     } else {
       test_pause();
@@ -62,14 +62,14 @@ int pal_run_remove_dir(const char *dir, pal_error *err) {
   struct stat st;
   if (lstat(dir, &st) != 0) return errno == ENOENT ? 0 : pal_errorf(err, "%s: cannot stat: %s", dir, strerror(errno));
   if (!S_ISDIR(st.st_mode)) {   /* a symlink (or a file) in RUN: the link goes, never its target */
-    if (unlink(dir) != 0 && errno != ENOENT) return pal_errorf(err, "%s: cannot remove: %s", dir, strerror(errno));
+    if (pal_io_unlink(dir) != 0 && errno != ENOENT) return pal_errorf(err, "%s: cannot remove: %s", dir, strerror(errno));
     return 0;
   }
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = pal_io_open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
   if (fd < 0) return pal_errorf(err, "%s: cannot open: %s", dir, strerror(errno));
   int rc = empty_dir(fd, dir, 0, err);
   close(fd);
-  if (rc == 0 && rmdir(dir) != 0) rc = pal_errorf(err, "%s: cannot remove: %s", dir, strerror(errno));
+  if (rc == 0 && pal_io_rmdir(dir) != 0) rc = pal_errorf(err, "%s: cannot remove: %s", dir, strerror(errno));
   return rc;
 }
 
@@ -101,7 +101,7 @@ int pal_run_rotate(const char *run_dir, int keep, pal_error *err) {
   for (; rc == 0 && moved < drop; moved++) {
     if (pal_pathf(trash[moved], sizeof trash[0], "%s.tmp.del.%ld", refs[moved].path, (long)getpid()))
       rc = pal_errorf(err, "%s: path too long", refs[moved].path);
-    else if (rename(refs[moved].path, trash[moved]) != 0)
+    else if (pal_io_rename(refs[moved].path, trash[moved]) != 0)
       rc = pal_errorf(err, "%s: cannot rename out of the way: %s", refs[moved].path, strerror(errno));
     if (rc) break;
   }

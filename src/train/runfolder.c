@@ -199,7 +199,7 @@ int pal_run_load_data(pal_run *r, pal_error *err) {
 static int lock_run(pal_run *r, pal_error *err) {
   char p[PATH_MAX];
   if (pal_pathf(p, sizeof p, "%s/.lock", r->dir)) return pal_errorf(err, "%s: path too long", r->dir);
-  int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int fd = pal_io_open(p, O_RDWR | O_CREAT | O_NOFOLLOW, 0644);
   if (fd < 0) return pal_errorf(err, "%s: cannot open the run's lock: %s", p, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
@@ -213,7 +213,7 @@ static int lock_run(pal_run *r, pal_error *err) {
   }
   char line[32];
   int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len) {
+  if (ftruncate(fd, 0) != 0 || pal_io_write(fd, line, (size_t)len) != len) {
     int e = errno;
     close(fd);
     return pal_errorf(err, "%s: cannot write: %s", p, strerror(e));
@@ -229,12 +229,12 @@ static int lock_run(pal_run *r, pal_error *err) {
 
 int pal_run_start(pal_run *r, pal_error *err) {
   char p[PATH_MAX];
-  if (!r->existed && mkdir(r->dir, 0755) != 0) return pal_errorf(err, "%s: cannot create: %s", r->dir, strerror(errno));
+  if (!r->existed && pal_io_mkdir(r->dir, 0755) != 0) return pal_errorf(err, "%s: cannot create: %s", r->dir, strerror(errno));
   if (lock_run(r, err)) return -1;
   for (int i = 0; i < r->n_sources; i++) {
     if (!r->cache_names || !r->cache_names[i]) continue;
     if (pal_pathf(p, sizeof p, "%s/data", r->dir)) return pal_errorf(err, "%s: path too long", r->dir);
-    mkdir(p, 0755);
+    pal_io_mkdir(p, 0755);
     if (pal_pathf(p, sizeof p, "%s/data/%s", r->dir, r->cache_names[i])) return pal_errorf(err, "%s: path too long", r->dir);
     if (pal_shard_write(p, r->sources[i].tokens, r->sources[i].n_tokens, err)) return -1;
   }
@@ -261,7 +261,7 @@ int pal_run_trainer(pal_run *r, pal_trainer **out, pal_error *err) {
     if (pal_trainer_resume(*out, path, err)) return -1;
     r->resumed_from = pal_trainer_step_count(*out);
   } else if (pal_pathf(path, sizeof path, "%s/log.jsonl", r->dir) == 0) {
-    unlink(path);   /* killed before the first save: start over, with the log emptied */
+    pal_io_unlink(path);   /* killed before the first save: start over, with the log emptied */
   }
   return 0;
 }
