@@ -4,6 +4,7 @@
  * and never touches an earlier checkpoint. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -141,6 +142,18 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   return pal_fsync_dir(tmp, err);
 }
 
+/* RUN/log.jsonl made durable up to this step before the checkpoint that ends it is
+ * published: after a power cut a checkpoint never stands for steps the log has lost. */
+static int sync_log(const pal_trainer *tr, pal_error *err) {
+  char path[4096];
+  pal_pathf(path, sizeof path, "%s/log.jsonl", tr->run_dir);
+  int fd = pal_io_open(path, O_WRONLY | O_APPEND, 0);
+  if (fd < 0) return errno == ENOENT ? 0 : pal_errorf(err, "%s: cannot open: %s", path, strerror(errno));
+  int rc = pal_io_fsync(fd) != 0 ? pal_errorf(err, "%s: fsync failed: %s", path, strerror(errno)) : 0;
+  close(fd);
+  return rc;
+}
+
 int pal_trainer_save(pal_trainer *tr, double *seconds, pal_error *err) {
   double t0 = pal_time_now();
   char final[4096], tmp[4096], old[4096];
@@ -150,7 +163,7 @@ int pal_trainer_save(pal_trainer *tr, double *seconds, pal_error *err) {
     return pal_errorf(err, "step %ld: the parameters are no longer finite; not saving", tr->step);
   pal_run_remove_dir(tmp, NULL);
   if (pal_io_mkdir(tmp, 0755) != 0) return pal_errorf(err, "%s: cannot create: %s", tmp, strerror(errno));
-  if (write_folder(tr, tmp, err)) {
+  if (write_folder(tr, tmp, err) || sync_log(tr, err)) {
     pal_run_remove_dir(tmp, NULL);
     return -1;
   }
