@@ -2,7 +2,8 @@
 """crash_replay.py REC BASE RUN OUT: what a power cut could leave of the run folder RUN at
 every point of a recorded process (PAL_IO_RECORD=REC, see include/palimpsest/util.h).
 
-BASE is a copy of RUN as it was before the process started. The model of the disk: the
+BASE is a copy of RUN as it was before the process started (a path that does not exist when
+the process created RUN). The model of the disk: the
 namespace operations (create, rename, unlink, mkdir, rmdir, truncation) persist in the order
 they were made, as a journaling file system's metadata does; the bytes of a file persist
 only up to its last fsync (a write not yet fsynced is dropped). For each prefix of the record
@@ -21,6 +22,8 @@ class Node:
 
 
 def load_base(base, run):
+    if not os.path.isdir(base):   # the process created RUN: it starts absent
+        return {}
     ns = {run: Node(True)}
     for root, dirs, files in os.walk(base):
         rel = os.path.relpath(root, base)
@@ -116,6 +119,7 @@ def main():
             continue
         seen.add(sig)
         dest = os.path.join(out, str(k))
+        os.makedirs(out, exist_ok=True)
         materialize(ns, run, dest)
         print(dest)
 
