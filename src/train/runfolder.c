@@ -234,7 +234,7 @@ int pal_run_start(pal_run *r, pal_error *err) {
   for (int i = 0; i < r->n_sources; i++) {
     if (!r->cache_names || !r->cache_names[i]) continue;
     if (pal_pathf(p, sizeof p, "%s/data", r->dir)) return pal_errorf(err, "%s: path too long", r->dir);
-    pal_io_mkdir(p, 0755);
+    if (pal_io_mkdir(p, 0755) != 0 && errno != EEXIST) return pal_errorf(err, "%s: cannot create: %s", p, strerror(errno));
     if (pal_pathf(p, sizeof p, "%s/data/%s", r->dir, r->cache_names[i])) return pal_errorf(err, "%s: path too long", r->dir);
     if (pal_shard_write(p, r->sources[i].tokens, r->sources[i].n_tokens, err)) return -1;
   }

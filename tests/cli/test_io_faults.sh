@@ -4,7 +4,8 @@
 # of a resumed tiny run that saves a checkpoint and rotates the previous one (--keep 1). Each
 # time: a failed run exits non-zero with one clear line naming the file, no earlier checkpoint
 # is damaged (bitwise), every listed checkpoint is whole, and a plain resume then ends
-# bitwise equal to the run that never failed. (Sanitized builds try every 8th call.)
+# bitwise equal to the run that never failed. Then every call of a new run's start (RUN, lock,
+# token cache, run.json): the same command or a resume goes on. (Sanitizers: every 8th call.)
 . tests/lib.sh
 FX=tests/fixtures/train
 export OMP_NUM_THREADS=1
@@ -64,4 +65,32 @@ check_eq "no earlier checkpoint damaged" 0 $damaged
 check_eq "every listed checkpoint is whole" 0 $incomplete
 check_eq "a plain resume works after every failure" 0 $no_resume
 check_eq "and ends bitwise equal to the reference (log: each step once, no temporaries)" 0 $unequal
+
+# ---- A new run's start (RUN, the lock, the token cache, run.json) up to its first save: every
+# call failed in turn; then the same command (no run.json yet) or a resume goes on to the end.
+NEW="--model $TMP/m --data $FX/keeper.txt --batch 2 --seq 16 --steps 2 --save-every 2 --quiet"
+PAL_IO_RECORD=$TMP/rec_new $PAL train $NEW --out $TMP/new >/dev/null 2>&1
+first_save=$(awk -F'\t' '$2 == "mkdir" && $8 ~ /checkpoint-/ {print $1; exit}' $TMP/rec_new)
+check "the new run's start is $first_save calls" test "${first_save:-0}" -gt 10
+bad_msg=0; no_resume=0; unequal=0; tried=0
+for n in $(seq 1 $stride ${first_save:-0}); do
+  W=$TMP/wn; rm -rf $W
+  tried=$((tried + 1))
+  PAL_IO_FAIL_AT=$n $PAL train $NEW --out $W >/dev/null 2>$TMP/err; rc=$?
+  if [ $rc -ne 0 ] && { [ "$(wc -l < $TMP/err)" -ne 1 ] || ! grep -qE '^palimpsest: .*Input/output error' $TMP/err; }; then
+    bad_msg=$((bad_msg + 1)); echo "# new run, call $n: unclear error: $(head -c 300 $TMP/err)"
+  fi
+  if [ -s $W/run.json ]; then $PAL train --resume $W --quiet >/dev/null 2>$TMP/err2; rc=$?
+  else $PAL train $NEW --out $W >/dev/null 2>$TMP/err2; rc=$?; fi
+  if [ $rc -ne 0 ]; then
+    no_resume=$((no_resume + 1)); echo "# new run, call $n: could not go on: $(head -c 300 $TMP/err2)"
+  elif ! cmp -s $W/checkpoint-2/model.safetensors $TMP/new/checkpoint-2/model.safetensors ||
+       [ "$(grep -c '"type":"train"' $W/log.jsonl)" != 2 ]; then
+    unequal=$((unequal + 1)); echo "# new run, call $n: differs from the uninterrupted run"
+  fi
+done
+echo "# new run: $tried injected failures"
+check_eq "new run: every failure says one clear line" 0 $bad_msg
+check_eq "new run: the same command or a resume then goes on" 0 $no_resume
+check_eq "new run: and ends bitwise equal" 0 $unequal
 done_tests
