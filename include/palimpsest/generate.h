@@ -84,6 +84,19 @@ size_t pal_kv_bytes(const pal_kv *kv);   /* bytes this cache allocated (not borr
  * of range. */
 int    pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
                       const int *ids, int T, float *logits, pal_error *err);
+/* The same with logits (n_rows*T, V) of every appended position (scoring). */
+int    pal_kv_forward_all(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
+                          const int *ids, int T, float *logits, pal_error *err);
+/* The weights p may be stored narrower than F32 (p->view: F16, BF16, block int8), read in
+ * place; products and sums are FP32. */
+
+/* Adds the cross-entropy of ids[0..n) under p to *loss_sum (nats) and the predictions to
+ * *tokens, in the windows of pal_gpt2_score (at most n_ctx predictions each, fresh context):
+ * with the engine when one is given (pal_gpt2_score: F32 weights, BLAS), else through the
+ * KV-cache forward, for weights of any stored dtype (score.c). An id outside the
+ * vocabulary fails naming `what` and the position. */
+int    pal_gen_score(pal_gpt2 *engine, const pal_config *cfg, const pal_params *p, const int *ids,
+                     size_t n, double *loss_sum, long *tokens, const char *what, pal_error *err);
 
 /* ---- Voices: who writes a token. A voice is one model, or a blend of models whose
  * next-token distributions are mixed (weights normalised to sum 1). */

@@ -41,8 +41,12 @@ const char *pal_dtype_name(pal_dtype dt);
  * any alignment of t->data. Fails, naming `what` and the tensor, for other dtypes. */
 int  pal_st_to_f32(const pal_st_tensor *t, float *out, const char *what, pal_error *err);
 
-/* A tensor to write: F32 only (what palimpsest produces). */
-typedef struct pal_st_out { const char *name; int ndim; int64_t shape[2]; const float *data; } pal_st_out;
+/* A tensor to write: F32 floats at data, or (bytes non-NULL) elements of dtype at bytes
+ * (F16, BF16, I8, F32: what quantize writes). */
+typedef struct pal_st_out {
+  const char *name; int ndim; int64_t shape[2]; const float *data;
+  pal_dtype dtype; const void *bytes;
+} pal_st_out;
 /* Writes atomically. metadata: NULL or pairs {"k","v",...,NULL} stored in __metadata__. */
 int  pal_st_write(const char *path, const pal_st_out *tensors, int n, const char *const *metadata,
                   pal_error *err);
@@ -60,14 +64,21 @@ typedef struct pal_model_dir {
   pal_config config;
   pal_params params;        /* F32 tensors point into the mapping (read-only!) unless copied */
   pal_safetensors st;
-  float *converted;         /* owned storage for F16/BF16 (or misaligned) tensors, or NULL */
+  float *converted;         /* owned storage for tensors converted to F32, or NULL */
   char *path;
+  pal_wview *views;         /* owned: params.view, when some tensor is kept narrower than F32 */
 } pal_model_dir;
 
 /* Loads dir/config.json and dir/model.safetensors; accepts names with or without the
  * "transformer." prefix, ignores buffers (attn.bias, attn.masked_bias, lm_head.weight when
- * tied). Checks every shape against the config. Parameters are read-only. */
+ * tied). Checks every shape against the config. Parameters are read-only and all F32: F16,
+ * BF16 and block int8 (NAME.q8 + NAME.scale, docs/FORMATS.md) tensors are widened into owned
+ * storage (training, init, quantize); params.view stays NULL. */
 int  pal_model_dir_open(pal_model_dir *md, const char *dir, pal_error *err);
+/* The same for generation: F16, BF16 and block int8 matrices stay as stored in the mapping
+ * (md->views, params.view; their float pointers NULL); 1-D tensors become F32. An all-F32
+ * folder opens exactly as with pal_model_dir_open (params.view NULL). */
+int  pal_model_dir_open_stored(pal_model_dir *md, const char *dir, pal_error *err);
 void pal_model_dir_close(pal_model_dir *md);
 /* Writes a complete HF directory atomically (built in DIR.tmp.PID, fsynced, renamed).
  * tokenizer_dir: where vocab.json + merges.txt (or encoder.json + vocab.bpe) are copied from
@@ -78,6 +89,22 @@ void pal_model_dir_close(pal_model_dir *md);
 int  pal_model_dir_save(const char *dir, const pal_config *cfg, const pal_params *params,
                         const char *tokenizer_dir, const char *const *extra_files,
                         int overwrite, pal_error *err);
+
+/* The same with the tensors of model.safetensors given as they are to be stored (any
+ * names and dtypes pal_st_write takes; metadata as pal_st_write's). */
+int  pal_model_dir_save_tensors(const char *dir, const pal_config *cfg, const pal_st_out *tensors,
+                                int n_tensors, const char *const *metadata, const char *tokenizer_dir,
+                                const char *const *extra_files, int overwrite, pal_error *err);
+
+/* ---- Another number format (quantize.c): the folder src rewritten as dst (atomically,
+ * pal_model_dir_save_tensors) with every matrix and embedding in `to`: PAL_DT_F32,
+ * PAL_DT_F16, PAL_DT_BF16 (every tensor: a folder Hugging Face reads too) or PAL_DT_Q8
+ * (block int8, docs/FORMATS.md; 1-D tensors stay F32). src may hold any of these. The
+ * tokenizer and trainer_state.json (the step) are copied along. Refuses dst == src,
+ * non-finite weights, and an existing dst unless overwrite. */
+int  pal_model_quantize(const char *src, const char *dst, pal_dtype to, int overwrite, pal_error *err);
+/* "int8" | "bf16" | "f16" | "f32" (also "fp16", "fp32") -> the dtype; -1 for anything else. */
+int  pal_quant_parse(const char *name, pal_dtype *to);
 
 /* Reads tokdir/vocab.json (or encoder.json): *vocab_size = highest id + 1 (50257 for GPT-2),
  * *eot_id = the id of "<|endoftext|>" or -1. For `init`, without loading the tokenizer. */

@@ -11,8 +11,8 @@
  * different precision can meet in one computation (a BF16 voice beside an FP32 one). The
  * names are safetensors' ("F32", "BF16", ...; pal_dtype_name in io.h). */
 typedef enum { PAL_DT_F32, PAL_DT_F16, PAL_DT_BF16, PAL_DT_F64, PAL_DT_I64, PAL_DT_I32,
-               PAL_DT_U8, PAL_DT_BOOL, PAL_DT_I8, PAL_DT_OTHER } pal_dtype;
-/* Bytes per element (0 for PAL_DT_OTHER). */
+               PAL_DT_U8, PAL_DT_BOOL, PAL_DT_I8, PAL_DT_Q8, PAL_DT_OTHER } pal_dtype;
+/* Bytes per element (0 for PAL_DT_OTHER; PAL_DT_Q8: 1, its scales not counted). */
 size_t   pal_dtype_size(pal_dtype dt);
 /* IEEE half and bfloat16 to float, exactly (subnormals, infinities, NaN kept). */
 float    pal_f16_to_f32(uint16_t h);
@@ -20,6 +20,29 @@ float    pal_bf16_to_f32(uint16_t b);
 /* float to bfloat16 / half, rounding to nearest even (NaN stays NaN; half overflows to inf). */
 uint16_t pal_f32_to_bf16(float f);
 uint16_t pal_f32_to_f16(float f);
+
+/* ---- Tensors as they are stored (wview.c), for generation, which reads weights without
+ * widening them. PAL_DT_Q8 is palimpsest's block int8 (docs/FORMATS.md): each row is cut
+ * into blocks of PAL_Q8_BLOCK consecutive elements (the last block of a row may be shorter),
+ * each block has one scale, and an element is (float)q * scale. */
+#define PAL_Q8_BLOCK 32
+typedef struct pal_wview {
+  pal_dtype dtype;          /* PAL_DT_F32, PAL_DT_F16, PAL_DT_BF16 or PAL_DT_Q8 */
+  const void *data;         /* (rows, cols) elements, row-major, any alignment (Q8: int8) */
+  const void *scale;        /* Q8: (rows, pal_q8_blocks(cols)) scales of scale_dtype; else NULL */
+  pal_dtype scale_dtype;    /* Q8: PAL_DT_F16 or PAL_DT_F32 */
+  int64_t rows, cols;       /* a 1-D tensor is one row */
+} pal_wview;
+/* Blocks in a row of cols elements: ceil(cols / PAL_Q8_BLOCK). */
+int64_t pal_q8_blocks(int64_t cols);
+/* Elements [col0, col0 + n) of one row as floats: exact for F32/F16/BF16, q * scale for Q8
+ * (the reference the generation kernels are tested against). */
+void pal_wview_get(const pal_wview *w, int64_t row, int64_t col0, int64_t n, float *out);
+/* Block scales of x (rows, cols): scale (rows, blocks) = max |x| of the block / 127. */
+void pal_q8_scales(const float *x, int64_t rows, int64_t cols, float *scale);
+/* q = x / scale rounded to nearest (even), clamped to [-127, 127]; 0 where scale is 0.
+ * The scales may be rounded (to F16) before this call: q is chosen for the stored scale. */
+void pal_q8_quantize(const float *x, int64_t rows, int64_t cols, const float *scale, int8_t *q);
 
 typedef struct pal_config {
   int n_layer;
@@ -73,6 +96,11 @@ typedef struct pal_params {
   float *flat;                  /* the single owned buffer, or NULL when pointers are borrowed */
   size_t n_floats;              /* total parameter count */
   int n_layer;                  /* entries in h (set by alloc/alloc_table/point_into) */
+  /* NULL: every tensor is F32 at its pointer. Else (pal_num_tensors entries, canonical
+   * order, owned by whoever opened the weights) how each tensor is stored; a tensor stored
+   * narrower than F32 has a NULL float pointer (1-D tensors are always F32). Only generation
+   * (src/generate) reads narrow weights; the engine refuses them. */
+  const pal_wview *view;
 } pal_params;
 
 typedef struct pal_tensor_info {
@@ -90,6 +118,9 @@ void   pal_tensor_info_at(const pal_config *cfg, int i, pal_tensor_info *out);
 /* Returns the slot holding tensor i's pointer inside p (so loaders can point it anywhere). */
 float **pal_params_slot(pal_params *p, int i);
 size_t pal_params_count(const pal_config *cfg);
+/* How tensor i of p is stored: p->view[i] when p has views, else F32 at its pointer (with
+ * the tensor's shape from cfg). */
+pal_wview pal_params_view(const pal_params *p, const pal_config *cfg, int i);
 
 /* Allocates one zeroed flat buffer and points every tensor into it. */
 int  pal_params_alloc(pal_params *p, const pal_config *cfg, pal_error *err);

@@ -50,18 +50,17 @@ int pal_cmd_score(int argc, char **argv) {
     if (pal_parse_ids(ids_arg, &ids, "score: --ids")) goto done;
     if (ids.len < 2) { pal_cli_fail("score: --ids: need at least 2 ids (N ids give N-1 predictions)"); goto done; }
   }
-  if (pal_model_dir_open(&md, model, &err)) { pal_cli_error(&err); goto done; }
+  if (pal_model_dir_open_stored(&md, model, &err)) { pal_cli_error(&err); goto done; }
   const pal_config *cfg = &md.config;
   if (ids_arg && ids.len > (size_t)cfg->n_ctx + 1) {
     pal_cli_fail("score: --ids: %zu ids, but %s takes at most n_positions+1 = %d", ids.len, model, cfg->n_ctx + 1);
     goto done;
   }
-  int max_T = cfg->n_ctx;
-  if (ids_arg) max_T = (int)ids.len - 1;
-  if (pal_gpt2_create(&m, cfg, &md.params, 1, max_T, 0, &err)) { pal_cli_error(&err); goto done; }
+  int max_T = ids_arg ? (int)ids.len - 1 : cfg->n_ctx;
+  if (!md.params.view &&   /* F32: the engine (BLAS); narrower: the KV-cache forward */ pal_gpt2_create(&m, cfg, &md.params, 1, max_T, 0, &err)) { pal_cli_error(&err); goto done; }
   score_acc total = {0, 0};
   if (ids_arg) {
-    if (pal_gpt2_score(m, ids.data, ids.len, &total.loss_sum, &total.tokens, "--ids", &err)) { pal_cli_error(&err); goto done; }
+    if (pal_gen_score(m, cfg, &md.params, ids.data, ids.len, &total.loss_sum, &total.tokens, "--ids", &err)) { pal_cli_error(&err); goto done; }
   } else {
     if (pal_tokenizer_load(&tok, model, &err)) { pal_cli_error(&err); goto done; }
     for (int f = 0; f < files.n; f++) {
@@ -74,7 +73,7 @@ int pal_cmd_score(int argc, char **argv) {
       if (bad) { pal_cli_error(&err); goto done; }
       if (ids.len < 2) { pal_cli_fail("%s: fewer than 2 tokens: nothing to score", files.items[f]); goto done; }
       score_acc one = {0, 0};
-      if (pal_gpt2_score(m, ids.data, ids.len, &one.loss_sum, &one.tokens, files.items[f], &err)) { pal_cli_error(&err); goto done; }
+      if (pal_gen_score(m, cfg, &md.params, ids.data, ids.len, &one.loss_sum, &one.tokens, files.items[f], &err)) { pal_cli_error(&err); goto done; }
       if (!json && files.n > 1) print_result(files.items[f], &one, 0);
       total.loss_sum += one.loss_sum;
       total.tokens += one.tokens;

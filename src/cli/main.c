@@ -7,6 +7,7 @@
 /* Each subcommand lives in src/cli/cmd_NAME.c. */
 int pal_cmd_init(int argc, char **argv);
 int pal_cmd_score(int argc, char **argv);
+int pal_cmd_quantize(int argc, char **argv);
 int pal_cmd_download(int argc, char **argv);
 int pal_cmd_encode(int argc, char **argv);
 int pal_cmd_decode(int argc, char **argv);
@@ -30,6 +31,7 @@ static const struct { const char *name; pal_cmd_fn fn; const char *summary; } CO
   {"download",  pal_cmd_download,  "fetch gpt2 ... gpt2-xl from the Hugging Face hub"},
   {"init",      pal_cmd_init,      "create a new, randomly initialised model directory"},
   {"score",     pal_cmd_score,     "mean loss and perplexity of text or ids under a model"},
+  {"quantize",  pal_cmd_quantize,  "a model folder with int8, bf16 or f16 weights (read in place)"},
   {"train",     pal_cmd_train,     "fine-tune or train from scratch, with checkpoints"},
   {"sample",    pal_cmd_sample,    "generate text from one checkpoint"},
   {"sweep",     pal_cmd_sweep,     "generate over every checkpoint x temperature"},

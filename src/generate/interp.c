@@ -1,5 +1,5 @@
-/* interp.c: --interpolate: averaging the weights of several checkpoints into one model.
- * Reads the sources (read-only mmaps: never written through), writes only dst. */
+/* interp.c: --interpolate: averaging the weights of several checkpoints (of any stored
+ * dtype) into one F32 model. Reads the sources (read-only mmaps: never written through), writes only dst. */
 #include "palimpsest/generate.h"
 
 int pal_interpolate(pal_params *dst, const pal_config *cfg, const pal_params *const *src,
@@ -17,9 +17,24 @@ int pal_interpolate(pal_params *dst, const pal_config *cfg, const pal_params *co
     for (int i = 0; i < n; i++) {
       float w = (float)(weights[i] / total);
       if (w == 0) continue;
-      const float *s = *pal_params_slot((pal_params *)src[i], t);
-      #pragma omp parallel for schedule(static)
-      for (size_t e = 0; e < info.n_elems; e++) d[e] += w * s[e];
+      pal_wview v = pal_params_view(src[i], cfg, t);   /* any stored dtype, a row at a time */
+      if (v.dtype == PAL_DT_F32) {
+        const float *s = v.data;
+        #pragma omp parallel for schedule(static)
+        for (size_t e = 0; e < info.n_elems; e++) d[e] += w * s[e];
+        continue;
+      }
+      #pragma omp parallel
+      {
+        float buf[256];
+        #pragma omp for schedule(static)
+        for (int64_t r = 0; r < v.rows; r++)
+          for (int64_t c0 = 0; c0 < v.cols; c0 += 256) {
+            int64_t cn = v.cols - c0 < 256 ? v.cols - c0 : 256;
+            pal_wview_get(&v, r, c0, cn, buf);
+            for (int64_t c = 0; c < cn; c++) d[r * v.cols + c0 + c] += w * buf[c];
+          }
+      }
     }
   }
   return 0;

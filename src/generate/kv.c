@@ -1,5 +1,6 @@
 /* kv.c: the KV cache and GPT-2's incremental forward: each call appends T tokens to some
- * rows of the cache and returns the next-token logits of each row's last token. The same
+ * rows of the cache and returns the next-token logits of each row's last token (or of every
+ * position, for scoring). Weights in any stored dtype (pal_params_view). The same
  * arithmetic as the engine's layers (kernels.c); never allocates after pal_kv_create, never
  * writes params. */
 #include <math.h>
@@ -104,8 +105,14 @@ static float *cache_at(const pal_kv *kv, float *base, int l, int r) {
   return base + (((size_t)l * kv->max_B + r) * kv->cap) * C;
 }
 
-int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
-                   const int *ids, int T, float *logits, pal_error *err) {
+/* Tensor k of layer l (PAL_T_*), as stored. */
+static pal_wview layer_w(const pal_params *p, const pal_config *cfg, int l, int k) {
+  return pal_params_view(p, cfg, 2 + l * PAL_T_PER_LAYER + k);
+}
+
+/* all: logits (n_rows*T, V) of every position (else of each row's last token). */
+static int forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows, const int *ids, int T,
+                   float *logits, int all, pal_error *err) {
   const pal_config *cfg = &kv->cfg;
   int C = cfg->n_embd, NH = cfg->n_head, hs = C / NH, V = cfg->vocab_size;
   if (n_rows < 1 || n_rows > kv->max_B || T < 1 || T > kv->max_T)
@@ -122,19 +129,23 @@ int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
         return pal_errorf(err, "kv forward: token id %d is outside the vocabulary (%d)", ids[i * T + t], V);
   }
   int N = n_rows * T;
-  /* x (N,C): token + position embeddings, each row at its own offset */
+  /* x (N,C): token + position embeddings, each row at its own offset (rows of narrow
+   * embeddings widened; x2 is free scratch here) */
+  pal_wview wte = pal_params_view(p, cfg, 0), wpe = pal_params_view(p, cfg, 1);
   for (int i = 0; i < n_rows; i++)
     for (int t = 0; t < T; t++) {
-      float *o = kv->x + ((size_t)i * T + t) * C;
-      const float *we = p->wte + (size_t)ids[i * T + t] * C;
-      const float *pe = p->wpe + (size_t)(kv->len[rows[i]] + t) * C;
-      for (int c = 0; c < C; c++) o[c] = we[c] + pe[c];
+      float *o = kv->x + ((size_t)i * T + t) * C, *pe = kv->x2;
+      pal_gen_widen(&wte, ids[i * T + t], 0, C, o);
+      pal_gen_widen(&wpe, kv->len[rows[i]] + t, 0, C, pe);
+      for (int c = 0; c < C; c++) o[c] = o[c] + pe[c];
     }
   float *x = kv->x, *x2 = kv->x2;
   for (int l = 0; l < cfg->n_layer; l++) {
     const pal_layer_params *lp = &p->h[l];
+    pal_wview w_qkv = layer_w(p, cfg, l, PAL_T_QKV_W), w_att = layer_w(p, cfg, l, PAL_T_ATTPROJ_W);
+    pal_wview w_fc = layer_w(p, cfg, l, PAL_T_FC_W), w_proj = layer_w(p, cfg, l, PAL_T_FCPROJ_W);
     pal_layernorm_forward(kv->ln, NULL, NULL, x, lp->ln_1_w, lp->ln_1_b, N, C, cfg->layer_norm_epsilon);
-    pal_gen_matmul_scratch(kv->qkv, kv->ln, lp->c_attn_w, lp->c_attn_b, N, C, 3 * C, kv->partial);
+    pal_gen_matmul_scratch(kv->qkv, kv->ln, &w_qkv, lp->c_attn_b, N, C, 3 * C, kv->partial);
     /* k, v of the new tokens into the cache: qkv (N,3C) = [q | k | v] */
     for (int i = 0; i < n_rows; i++) {
       float *kc = cache_at(kv, kv->k, l, rows[i]), *vc = cache_at(kv, kv->v, l, rows[i]);
@@ -158,21 +169,36 @@ int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
         pal_gen_attend(kv->atty + (size_t)n * C + (size_t)h * hs, kv->qkv + (size_t)n * 3 * C + (size_t)h * hs,
                        kc, vc, upto, hs, (size_t)C, kv->scores + ((size_t)n * NH + h) * kv->cap);
       }
-    pal_gen_matmul_scratch(kv->proj, kv->atty, lp->attn_proj_w, lp->attn_proj_b, N, C, C, kv->partial);
+    pal_gen_matmul_scratch(kv->proj, kv->atty, &w_att, lp->attn_proj_b, N, C, C, kv->partial);
     pal_residual_forward(x2, x, kv->proj, (size_t)N * C);
     pal_layernorm_forward(kv->ln, NULL, NULL, x2, lp->ln_2_w, lp->ln_2_b, N, C, cfg->layer_norm_epsilon);
-    pal_gen_matmul_scratch(kv->fc, kv->ln, lp->c_fc_w, lp->c_fc_b, N, C, 4 * C, kv->partial);
+    pal_gen_matmul_scratch(kv->fc, kv->ln, &w_fc, lp->c_fc_b, N, C, 4 * C, kv->partial);
     pal_gelu_forward(kv->fcg, kv->fc, (size_t)N * 4 * C);
-    pal_gen_matmul_scratch(kv->proj, kv->fcg, lp->mlp_proj_w, lp->mlp_proj_b, N, 4 * C, C, kv->partial);
+    pal_gen_matmul_scratch(kv->proj, kv->fcg, &w_proj, lp->mlp_proj_b, N, 4 * C, C, kv->partial);
     pal_residual_forward(x, x2, kv->proj, (size_t)N * C);
   }
   for (int i = 0; i < n_rows; i++) kv->len[rows[i]] += T;
   if (!logits) return 0;
+  if (all) {   /* ln (N,C): every position's final layernorm, then the lm_head */
+    pal_layernorm_forward(kv->ln, NULL, NULL, x, p->ln_f_w, p->ln_f_b, N, C, cfg->layer_norm_epsilon);
+    pal_gen_lm_head(logits, kv->ln, &wte, N, C, V);
+    return 0;
+  }
   /* last (n_rows, C): the final layernorm of each row's last token, then the tied lm_head */
   for (int i = 0; i < n_rows; i++)
     memcpy(kv->x2 + (size_t)i * C, x + ((size_t)i * T + T - 1) * C, (size_t)C * sizeof(float));
   pal_layernorm_forward(kv->last, NULL, NULL, kv->x2, p->ln_f_w, p->ln_f_b, n_rows, C,
                         cfg->layer_norm_epsilon);
-  pal_gen_lm_head(logits, kv->last, p->wte, n_rows, C, V);
+  pal_gen_lm_head(logits, kv->last, &wte, n_rows, C, V);
   return 0;
+}
+
+int pal_kv_forward(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
+                   const int *ids, int T, float *logits, pal_error *err) {
+  return forward(kv, p, rows, n_rows, ids, T, logits, 0, err);
+}
+
+int pal_kv_forward_all(pal_kv *kv, const pal_params *p, const int *rows, int n_rows,
+                       const int *ids, int T, float *logits, pal_error *err) {
+  return forward(kv, p, rows, n_rows, ids, T, logits, 1, err);
 }

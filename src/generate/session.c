@@ -61,7 +61,7 @@ static int vanished(const char *path, pal_error *err) {
 static int open_model(pal_gen_models *m, int i, const char *path, pal_error *err) {
   struct stat st;
   int existed = stat(path, &st) == 0;
-  if (pal_model_dir_open(&m->dirs[i], path, err)) {
+  if (pal_model_dir_open_stored(&m->dirs[i], path, err)) {   /* F16/BF16/int8 in place */
     if (existed) vanished(path, err);
     return -1;
   }

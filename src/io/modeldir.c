@@ -1,5 +1,6 @@
 /* modeldir.c: Hugging Face GPT-2 model directories (config.json, model.safetensors, vocab.json,
- * merges.txt): opened with F32 used in place from the mmap, saved as a whole directory built
+ * merges.txt): opened with F32 (and, for generation, F16, BF16 and block int8) used in place
+ * from the mmap, saved as a whole directory built
  * beside the target and renamed into place. Never leaves a half-written directory behind. */
 #include <errno.h>
 #include <ftw.h>
@@ -28,6 +29,7 @@ void pal_model_dir_close(pal_model_dir *md) {
   pal_params_free(&md->params);
   pal_st_close(&md->st);
   free(md->converted);
+  free(md->views);
   free(md->path);
   memset(md, 0, sizeof *md);
 }
@@ -52,15 +54,30 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
 static const pal_st_tensor *find_either(const pal_safetensors *st, const char *name) {
   const pal_st_tensor *t = pal_st_find(st, name);
   if (t) return t;
-  char pref[96];
+  char pref[128];
   snprintf(pref, sizeof pref, "transformer.%s", name);
   return pal_st_find(st, pref);
 }
 
+/* A name the model knows: canonical, with or without "transformer.", or its Q8 parts. */
+static int known_name(const pal_config *cfg, const char *name) {
+  char base[96];
+  size_t len = strlen(name);
+  if (len >= sizeof base) return 0;
+  memcpy(base, name, len + 1);
+  if (len > 3 && !strcmp(base + len - 3, ".q8")) base[len - 3] = 0;
+  else if (len > 6 && !strcmp(base + len - 6, ".scale")) base[len - 6] = 0;
+  int n = pal_num_tensors(cfg);
+  for (int k = 0; k < n; k++) {
+    pal_tensor_info ti;
+    pal_tensor_info_at(cfg, k, &ti);
+    if (!strcmp(ti.name, base)) return 1;
+  }
+  return 0;
+}
+
 /* Every tensor in the file must be one the model knows, a buffer, or the tied lm_head. */
 static int check_extras(pal_model_dir *md, const char *stpath, pal_error *err) {
-  const pal_config *cfg = &md->config;
-  int n = pal_num_tensors(cfg);
   for (int i = 0; i < md->st.n_tensors; i++) {
     const pal_st_tensor *t = &md->st.tensors[i];
     const char *name = t->name;
@@ -75,24 +92,92 @@ static int check_extras(pal_model_dir *md, const char *stpath, pal_error *err) {
                           "an untied head is not supported)", stpath);
       continue;
     }
-    int known = 0;
-    for (int k = 0; k < n && !known; k++) {
-      pal_tensor_info ti;
-      pal_tensor_info_at(cfg, k, &ti);
-      known = !strcmp(ti.name, name);
-    }
-    if (!known)
+    if (!known_name(&md->config, name))
       return pal_errorf(err, "%s: tensor '%s' is not part of GPT-2 with this config.json "
                         "(a different architecture, or n_layer too small?)", stpath, t->name);
   }
   return 0;
 }
 
-int pal_model_dir_open(pal_model_dir *md, const char *dir, pal_error *err) {
+/* One canonical tensor as the file holds it: plain (t), or block int8 (q + scale). */
+typedef struct stored { const pal_st_tensor *t, *q, *scale; } stored;
+
+static int same_shape(const pal_st_tensor *t, const pal_tensor_info *ti) {
+  return t->ndim == ti->ndim && t->shape[0] == ti->shape[0] && (ti->ndim == 1 || t->shape[1] == ti->shape[1]);
+}
+
+static int shape_error(const char *stpath, const pal_st_tensor *t, int ndim, const int64_t *want, pal_error *err) {
+  char a[64], b[64];
+  shape_str(a, sizeof a, t->ndim, t->shape);
+  shape_str(b, sizeof b, ndim, want);
+  return pal_errorf(err, "%s: tensor '%s' has shape %s but config.json makes it %s", stpath, t->name, a, b);
+}
+
+/* Finds tensor ti in the file and checks its dtype and shape (and its scales' for Q8). */
+static int find_stored(const pal_safetensors *st, const pal_tensor_info *ti, const char *stpath, stored *out,
+                       pal_error *err) {
+  char qn[96], sn[96];
+  snprintf(qn, sizeof qn, "%s.q8", ti->name);
+  snprintf(sn, sizeof sn, "%s.scale", ti->name);
+  out->t = find_either(st, ti->name);
+  out->q = find_either(st, qn);
+  out->scale = find_either(st, sn);
+  if (out->t && (out->q || out->scale))
+    return pal_errorf(err, "%s: tensor '%s' is there both plain and as block int8 (%s)", stpath, ti->name,
+                      out->q ? qn : sn);
+  if (out->t) {
+    if (!same_shape(out->t, ti)) return shape_error(stpath, out->t, ti->ndim, ti->shape, err);
+    pal_dtype d = out->t->dtype;
+    if (d != PAL_DT_F32 && d != PAL_DT_F16 && d != PAL_DT_BF16 && d != PAL_DT_F64)
+      return pal_errorf(err, "%s: tensor '%s' has dtype %s (F32, F16, BF16 or F64 expected)", stpath,
+                        out->t->name, pal_dtype_name(d));
+    return 0;
+  }
+  if (!out->q && !out->scale) return pal_errorf(err, "%s: tensor '%s' is missing", stpath, ti->name);
+  if (!out->q || !out->scale)
+    return pal_errorf(err, "%s: block int8 tensor '%s' lacks its %s", stpath, ti->name, out->q ? sn : qn);
+  if (!same_shape(out->q, ti)) return shape_error(stpath, out->q, ti->ndim, ti->shape, err);
+  if (out->q->dtype != PAL_DT_I8)
+    return pal_errorf(err, "%s: tensor '%s' has dtype %s (I8 expected)", stpath, out->q->name,
+                      pal_dtype_name(out->q->dtype));
+  int64_t rows = ti->ndim == 2 ? ti->shape[0] : 1, cols = ti->ndim == 2 ? ti->shape[1] : ti->shape[0];
+  int64_t want[2] = {ti->ndim == 2 ? rows : pal_q8_blocks(cols), pal_q8_blocks(cols)};
+  const pal_st_tensor *s = out->scale;
+  if (s->ndim != ti->ndim || s->shape[0] != want[0] || (ti->ndim == 2 && s->shape[1] != want[1]))
+    return shape_error(stpath, s, ti->ndim, want, err);
+  if (s->dtype != PAL_DT_F16 && s->dtype != PAL_DT_F32)
+    return pal_errorf(err, "%s: tensor '%s' has dtype %s (F16 or F32 scales expected)", stpath, s->name,
+                      pal_dtype_name(s->dtype));
+  return 0;
+}
+
+static pal_wview view_of(const stored *x, const pal_tensor_info *ti) {
+  pal_wview w = {.rows = ti->ndim == 2 ? ti->shape[0] : 1, .cols = ti->ndim == 2 ? ti->shape[1] : ti->shape[0]};
+  if (x->q) {
+    w.dtype = PAL_DT_Q8;
+    w.data = x->q->data;
+    w.scale = x->scale->data;
+    w.scale_dtype = x->scale->dtype;
+  } else {
+    w.dtype = x->t->dtype;
+    w.data = x->t->data;
+  }
+  return w;
+}
+
+/* Kept as stored (keep_narrow: F16, BF16 and Q8 matrices too), or copied as F32. */
+static int kept(const stored *x, const pal_tensor_info *ti, int keep_narrow) {
+  if (x->t && x->t->dtype == PAL_DT_F32) return !((uintptr_t)x->t->data & 3);
+  if (!keep_narrow || ti->ndim != 2) return 0;
+  return x->q || x->t->dtype == PAL_DT_F16 || x->t->dtype == PAL_DT_BF16;
+}
+
+static int open_dir(pal_model_dir *md, const char *dir, int keep_narrow, pal_error *err) {
   memset(md, 0, sizeof *md);
   md->path = strdup(dir);
   char *cpath = join(dir, "config.json"), *stpath = join(dir, "model.safetensors");
   int rc = -1;
+  stored *all = NULL;
   if (!md->path || !cpath || !stpath) { pal_errorf(err, "%s: out of memory", dir); goto done; }
   if (!file_exists(cpath)) {
     struct stat sb;
@@ -112,55 +197,59 @@ int pal_model_dir_open(pal_model_dir *md, const char *dir, pal_error *err) {
   if (pal_st_open(&md->st, stpath, err)) goto done;
   const pal_config *cfg = &md->config;
   if (pal_params_alloc_table(&md->params, cfg, err)) goto done;
-  int n = pal_num_tensors(cfg);
-  /* pass 1: find and check every tensor; note whether any needs converting */
-  int need_copy = 0;
+  int n = pal_num_tensors(cfg), narrow = 0;
+  all = calloc((size_t)n, sizeof *all);
+  if (!all) { pal_errorf(err, "%s: out of memory", stpath); goto done; }
+  /* pass 1: find and check every tensor; count the floats of those copied */
+  size_t copied = 0;
   for (int i = 0; i < n; i++) {
     pal_tensor_info ti;
     pal_tensor_info_at(cfg, i, &ti);
-    const pal_st_tensor *t = find_either(&md->st, ti.name);
-    if (!t) { pal_errorf(err, "%s: tensor '%s' is missing", stpath, ti.name); goto done; }
-    if (t->ndim != ti.ndim || t->shape[0] != ti.shape[0] || (ti.ndim == 2 && t->shape[1] != ti.shape[1])) {
-      char a[64], b[64];
-      shape_str(a, sizeof a, t->ndim, t->shape);
-      shape_str(b, sizeof b, ti.ndim, ti.shape);
-      pal_errorf(err, "%s: tensor '%s' has shape %s but config.json makes it %s", stpath, t->name, a, b);
-      goto done;
-    }
-    if (t->dtype != PAL_DT_F32 && t->dtype != PAL_DT_F16 && t->dtype != PAL_DT_BF16 && t->dtype != PAL_DT_F64) {
-      pal_errorf(err, "%s: tensor '%s' has dtype %s (F32, F16, BF16 or F64 expected)", stpath, t->name,
-                 pal_dtype_name(t->dtype));
-      goto done;
-    }
-    if (t->dtype != PAL_DT_F32 || ((uintptr_t)t->data & 3)) need_copy = 1;
+    if (find_stored(&md->st, &ti, stpath, &all[i], err)) goto done;
+    if (!kept(&all[i], &ti, keep_narrow)) copied += ti.n_elems;
+    else if (all[i].q || all[i].t->dtype != PAL_DT_F32) narrow = 1;
   }
   if (check_extras(md, stpath, err)) goto done;
-  if (need_copy) {
-    md->converted = malloc(pal_params_count(cfg) * sizeof(float));
-    if (!md->converted) {
-      pal_errorf(err, "%s: out of memory converting to F32 (%zu floats)", stpath, pal_params_count(cfg));
-      goto done;
-    }
+  if (copied && !(md->converted = malloc(copied * sizeof(float)))) {
+    pal_errorf(err, "%s: out of memory converting to F32 (%zu floats)", stpath, copied);
+    goto done;
   }
-  /* pass 2: point each tensor into the mapping (F32, aligned) or convert into owned storage */
+  if (narrow && !(md->views = calloc((size_t)n, sizeof *md->views))) {
+    pal_errorf(err, "%s: out of memory", stpath);
+    goto done;
+  }
+  /* pass 2: point each tensor into the mapping (kept) or convert it into owned storage */
+  size_t at = 0;
   for (int i = 0; i < n; i++) {
     pal_tensor_info ti;
     pal_tensor_info_at(cfg, i, &ti);
-    const pal_st_tensor *t = find_either(&md->st, ti.name);
     float **slot = pal_params_slot(&md->params, i);
-    if (t->dtype == PAL_DT_F32 && !((uintptr_t)t->data & 3)) {
-      *slot = (float *)(uintptr_t)t->data;   /* read-only mapping: the params are read-only */
+    pal_wview w = view_of(&all[i], &ti);
+    if (kept(&all[i], &ti, keep_narrow)) {
+      *slot = w.dtype == PAL_DT_F32 ? (float *)(uintptr_t)w.data : NULL;   /* read-only mapping */
     } else {
-      *slot = md->converted + ti.offset;
-      if (pal_st_to_f32(t, *slot, stpath, err)) goto done;
+      *slot = md->converted + at;
+      at += ti.n_elems;
+      if (all[i].q) { for (int64_t r = 0; r < w.rows; r++) pal_wview_get(&w, r, 0, w.cols, *slot + r * w.cols); }
+      else if (pal_st_to_f32(all[i].t, *slot, stpath, err)) goto done;
+      w = (pal_wview){.dtype = PAL_DT_F32, .data = *slot, .rows = w.rows, .cols = w.cols};
     }
+    if (md->views) md->views[i] = w;
   }
+  md->params.view = md->views;
   rc = 0;
 done:
+  free(all);
   free(cpath);
   free(stpath);
   if (rc) pal_model_dir_close(md);
   return rc;
+}
+
+int pal_model_dir_open(pal_model_dir *md, const char *dir, pal_error *err) { return open_dir(md, dir, 0, err); }
+
+int pal_model_dir_open_stored(pal_model_dir *md, const char *dir, pal_error *err) {
+  return open_dir(md, dir, 1, err);
 }
 
 /* ---- saving */
@@ -210,12 +299,13 @@ static int copy_tokenizer(const char *tokdir, const char *outdir, pal_error *err
   return 0;
 }
 
-static int write_weights(const char *path, const pal_config *cfg, const pal_params *params,
-                         pal_error *err) {
+int pal_model_dir_save(const char *dir, const pal_config *cfg, const pal_params *params,
+                       const char *tokenizer_dir, const char *const *extra_files, int overwrite,
+                       pal_error *err) {
   int n = pal_num_tensors(cfg);
   pal_st_out *outs = calloc((size_t)n, sizeof *outs);
   pal_tensor_info *infos = calloc((size_t)n, sizeof *infos);
-  if (!outs || !infos) { free(outs); free(infos); return pal_errorf(err, "%s: out of memory", path); }
+  if (!outs || !infos) { free(outs); free(infos); return pal_errorf(err, "%s: out of memory", dir); }
   pal_params *p = (pal_params *)params;   /* pal_params_slot only reads through it here */
   for (int i = 0; i < n; i++) {
     pal_tensor_info_at(cfg, i, &infos[i]);
@@ -225,15 +315,15 @@ static int write_weights(const char *path, const pal_config *cfg, const pal_para
     outs[i].shape[1] = infos[i].ndim == 2 ? infos[i].shape[1] : 0;
     outs[i].data = *pal_params_slot(p, i);
   }
-  int rc = pal_st_write(path, outs, n, NULL, err);
+  int rc = pal_model_dir_save_tensors(dir, cfg, outs, n, NULL, tokenizer_dir, extra_files, overwrite, err);
   free(outs);
   free(infos);
   return rc;
 }
 
-int pal_model_dir_save(const char *dir_in, const pal_config *cfg, const pal_params *params,
-                       const char *tokenizer_dir, const char *const *extra_files, int overwrite,
-                       pal_error *err) {
+int pal_model_dir_save_tensors(const char *dir_in, const pal_config *cfg, const pal_st_out *tensors, int n_tensors,
+                               const char *const *metadata, const char *tokenizer_dir,
+                               const char *const *extra_files, int overwrite, pal_error *err) {
   if (pal_config_validate(cfg, dir_in, err)) return -1;
   char *dir = strdup(dir_in);
   if (!dir) return pal_errorf(err, "%s: out of memory", dir_in);
@@ -255,7 +345,7 @@ int pal_model_dir_save(const char *dir_in, const pal_config *cfg, const pal_para
   made_tmp = 1;
   if (!(f = join(tmp, "config.json")) || pal_config_save(f, cfg, err)) goto done;
   free(f);
-  if (!(f = join(tmp, "model.safetensors")) || write_weights(f, cfg, params, err)) goto done;
+  if (!(f = join(tmp, "model.safetensors")) || pal_st_write(f, tensors, n_tensors, metadata, err)) goto done;
   free(f);
   f = NULL;
   if (tokenizer_dir && copy_tokenizer(tokenizer_dir, tmp, err)) goto done;

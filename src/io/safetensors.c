@@ -1,5 +1,6 @@
 /* safetensors.c: reads safetensors files through a read-only mmap (header parsed with cJSON,
- * every offset, shape and dtype validated) and writes F32 ones atomically. A parser of
+ * every offset, shape and dtype validated) and writes them atomically (F32, or the F16, BF16
+ * and I8 tensors of quantized models). A parser of
  * outside bytes: any input ends in 0 or "FILE: what is wrong"; never a crash, hang or huge
  * allocation (the header is capped in bytes and in JSON nodes before cJSON sees it). */
 #include <errno.h>
@@ -33,6 +34,7 @@ static const struct { const char *name; pal_dtype dt; int size; } DTYPES[] = {
 };
 
 const char *pal_dtype_name(pal_dtype dt) {
+  if (dt == PAL_DT_Q8) return "Q8";   /* palimpsest's block int8: NAME.q8 (I8) + NAME.scale */
   for (size_t i = 0; i < sizeof DTYPES / sizeof DTYPES[0]; i++)
     if (DTYPES[i].dt == dt && dt != PAL_DT_OTHER) return DTYPES[i].name;
   return "other";
@@ -325,11 +327,16 @@ static int build_header(const pal_st_out *tensors, int n, const char *const *met
     cJSON *e = cJSON_CreateObject(), *sh = cJSON_CreateArray(), *off = cJSON_CreateArray();
     if (!e || !sh || !off) { cJSON_Delete(e); cJSON_Delete(sh); cJSON_Delete(off); goto oom; }
     cJSON_AddItemToObject(root, t->name, e);
-    cJSON_AddStringToObject(e, "dtype", "F32");
+    size_t esize = t->bytes ? pal_dtype_size(t->dtype) : 4;
+    if (t->bytes && (!esize || t->dtype == PAL_DT_Q8)) {
+      cJSON_Delete(root);
+      return pal_errorf(err, "%s: tensor '%s' has a dtype safetensors cannot hold", path, t->name);
+    }
+    cJSON_AddStringToObject(e, "dtype", t->bytes ? pal_dtype_name(t->dtype) : "F32");
     for (int d = 0; d < t->ndim; d++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t->shape[d]));
     cJSON_AddItemToObject(e, "shape", sh);
     cJSON_AddItemToArray(off, cJSON_CreateNumber((double)offset));
-    offset += numel * 4;
+    offset += numel * esize;
     cJSON_AddItemToArray(off, cJSON_CreateNumber((double)offset));
     cJSON_AddItemToObject(e, "data_offsets", off);
   }
@@ -358,8 +365,10 @@ int pal_st_write(const char *path, const pal_st_out *tensors, int n, const char 
   for (int i = 0; i < n && !bad; i++) {
     size_t numel = 1;
     for (int d = 0; d < tensors[i].ndim; d++) numel *= (size_t)tensors[i].shape[d];
-    if (pal_fault_check(numel * 4, err, path)) { bad = injected = 1; break; }
-    bad = numel && pal_io_fwrite(tensors[i].data, 4, numel, af.fp) != numel;
+    size_t esize = tensors[i].bytes ? pal_dtype_size(tensors[i].dtype) : 4;
+    const void *src = tensors[i].bytes ? tensors[i].bytes : (const void *)tensors[i].data;
+    if (pal_fault_check(numel * esize, err, path)) { bad = injected = 1; break; }
+    bad = numel && pal_io_fwrite(src, esize, numel, af.fp) != numel;
   }
   if (bad) {
     if (!injected) pal_errorf(err, "%s: write failed: %s", path, strerror(errno ? errno : EIO));

@@ -59,7 +59,7 @@ size_t pal_dtype_size(pal_dtype dt) {
   case PAL_DT_F64: case PAL_DT_I64: return 8;
   case PAL_DT_F32: case PAL_DT_I32: return 4;
   case PAL_DT_F16: case PAL_DT_BF16: return 2;
-  case PAL_DT_U8: case PAL_DT_I8: case PAL_DT_BOOL: return 1;
+  case PAL_DT_U8: case PAL_DT_I8: case PAL_DT_BOOL: case PAL_DT_Q8: return 1;
   default: return 0;
   }
 }

@@ -86,6 +86,9 @@ int pal_gpt2_create(pal_gpt2 **out, const pal_config *cfg, pal_params *params, i
                     int max_T, int training, pal_error *err) {
   *out = NULL;
   if (pal_config_validate(cfg, "model", err)) return -1;
+  if (params->view)
+    return pal_errorf(err, "model: the engine needs F32 weights (these are stored narrower: open them "
+                      "with pal_model_dir_open, which widens them)");
   if (max_B <= 0 || max_T <= 0 || max_T > cfg->n_ctx)
     return pal_errorf(err, "model: batch %d x %d does not fit (sequence length must be in 1..%d)",
                       max_B, max_T, cfg->n_ctx);
