@@ -68,6 +68,7 @@ int pal_cmd_format(int argc, char **argv) {
   }
   if (center) fo.align = PAL_ALIGN_CENTER;
   const char *in = pos.items[0];
+  if (out_path && pal_output_check(out_path, &in, 1, &err)) { pal_cli_error(&err); goto done; }
   if (!strcmp(in, "-")) {
     if (read_stdin(&data, &len)) { pal_cli_fail("format: -: cannot read standard input"); goto done; }
   } else if (pal_read_file(in, &data, &len, &err)) { pal_cli_error(&err); goto done; }
@@ -83,7 +84,7 @@ int pal_cmd_format(int argc, char **argv) {
                  : pal_format_text_page(text, text_len, &fo, title, caption_opt, &out, &err);
   if (frc) { pal_cli_error(&err); goto done; }
   if (out_path) {
-    if (pal_write_file_atomic(out_path, out.data ? out.data : "", out.len, &err)) { pal_cli_error(&err); goto done; }
+    if (pal_output_write(out_path, out.data ? out.data : "", out.len, PAL_OUT_DASH, &err)) { pal_cli_error(&err); goto done; }
   } else if (out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout))) {
     pal_cli_fail("format: cannot write standard output");
     goto done;

@@ -33,13 +33,20 @@ int pal_cmd_report(int argc, char **argv) {
   pal_report_opts ro = {pos.items[0], sweeps.items, sweeps.n, weaves.items, weaves.n, title};
   pal_buf html = {0};
   pal_error err = {{0}};
-  if (pal_report_html(&ro, &html, &err) || pal_write_file_atomic(out_path, html.data, html.len, &err)) {
+  pal_strs ins = {0};
+  int irc = pal_strs_push(&ins, pos.items[0]);
+  for (int i = 0; i < sweeps.n; i++) irc |= pal_strs_push(&ins, sweeps.items[i]);
+  for (int i = 0; i < weaves.n; i++) irc |= pal_strs_push(&ins, weaves.items[i]);
+  if (irc) pal_errorf(&err, "out of memory");
+  if (irc || pal_output_check(out_path, ins.items, ins.n, &err) || pal_report_html(&ro, &html, &err) ||
+      pal_output_write(out_path, html.data, html.len, PAL_OUT_DASH, &err)) {
     pal_cli_error(&err);
   } else {
     fprintf(stderr, "report: wrote %s (%zu bytes)\n", out_path, html.len);
     rc = 0;
   }
   pal_buf_free(&html);
+  pal_strs_free(&ins);
 done:
   pal_strs_free(&sweeps);
   pal_strs_free(&weaves);

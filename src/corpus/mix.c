@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "palimpsest/corpus.h"
+#include "palimpsest/output.h"
 #include "corpus/internal.h"
 
 void pal_mix_source_init(pal_mix_source *s) {
@@ -160,14 +161,14 @@ static int src_pull(mix_src *s, pal_error *err) {
 
 /* ---- the output side */
 typedef struct mix_out {
-  pal_atomic_file out, prov;
+  pal_output out, prov;       /* palimpsest/output.h: atomic, or in place for a device or FIFO */
   int have_prov;
   const char *sep;
   size_t sep_len;
   long doc_every, n_out, until_count;
   uint64_t out_bytes;
   pal_buf row;
-  char *prov_name;            /* the provenance path */
+  const char *prov_name;      /* the provenance path */
 } mix_out;
 
 static char *put_u64(char *w, uint64_t v) {
@@ -198,7 +199,7 @@ static int emit(mix_out *o, mix_src *s, pal_error *err) {
   }
   uint64_t at = o->out_bytes;
   if (fwrite(text, 1, e->text_len, fp) != e->text_len || fwrite(o->sep, 1, o->sep_len, fp) != o->sep_len)
-    return pal_errorf(err, "%s: write failed: %s", o->out.path, strerror(errno));
+    return pal_errorf(err, "%s: write failed: %s", o->out.name, strerror(errno));
   o->out_bytes += e->text_len + o->sep_len;
   o->n_out++;
   s->st.used++;
@@ -359,9 +360,11 @@ static int check_mix(const pal_mix_source *src, int n, const pal_mix_options *op
     if (!(c->weight > 0)) return pal_errorf(err, "%s: --weight must be greater than 0", c->path);
     if (same_file(c->path, opt->output))
       return pal_errorf(err, "%s: the output is also a source", opt->output);
+    if (pal_output_check(opt->output, &c->path, 1, err)) return -1;
   }
   struct stat st;
-  if (!opt->force && stat(opt->output, &st) == 0)
+  /* a device or FIFO is written, not overwritten: no --force needed */
+  if (!opt->force && stat(opt->output, &st) == 0 && !pal_output_is_direct(opt->output, 0))
     return pal_errorf(err, "%s: already exists (use --force to overwrite)", opt->output);
 
   return 0;
@@ -392,7 +395,7 @@ static int spread_targets(mix_src *S, int n, const pal_mix_options *opt, pal_unt
 /* The mixture and its provenance TSV, both atomic (nothing appears until both commit). */
 static int open_outputs(mix_out *o, const pal_mix_options *opt, pal_buf *pname, pal_error *err) {
   if (make_parent_dirs(opt->output, err)) return -1;
-  if (pal_atomic_open(&o->out, opt->output, err)) return -1;
+  if (pal_output_open(&o->out, opt->output, 0, err)) return -1;
   setvbuf(o->out.fp, NULL, _IOFBF, 1 << 20);
   const char *prov = opt->provenance;
   if (!prov) {
@@ -400,9 +403,9 @@ static int open_outputs(mix_out *o, const pal_mix_options *opt, pal_buf *pname, 
     prov = pname->data;
   }
   if (*prov) {
-    if (pal_atomic_open(&o->prov, prov, err)) return -1;
+    if (pal_output_check(prov, &opt->output, 1, err) || pal_output_open(&o->prov, prov, 0, err)) return -1;
     o->have_prov = 1;
-    o->prov_name = o->prov.path;
+    o->prov_name = prov;
     setvbuf(o->prov.fp, NULL, _IOFBF, 1 << 20);
     fputs("out_line\tsource\tunit_index\tbyte_offset\tbyte_length\tout_offset\tout_length\n", o->prov.fp);
   }
@@ -463,18 +466,18 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
   }
   if (pal_fault_check(o.out_bytes, err, opt->output)) goto done;
   if (o.have_prov) {
-    char *pp = strdup(o.prov.path);
-    if (pal_atomic_commit(&o.prov, err)) { free(pp); goto done; }
+    char *pp = o.prov.direct ? NULL : strdup(o.prov.af.path);
+    if (pal_output_commit(&o.prov, err)) { free(pp); goto done; }
     o.have_prov = 0;
-    if (pal_atomic_commit(&o.out, err)) { if (pp) remove(pp); free(pp); goto done; }
+    if (pal_output_commit(&o.out, err)) { if (pp) remove(pp); free(pp); goto done; }
     free(pp);
-  } else if (pal_atomic_commit(&o.out, err)) goto done;
+  } else if (pal_output_commit(&o.out, err)) goto done;
   if (stats) for (int i = 0; i < n; i++) stats[i] = S[i].st;
   if (n_out) *n_out = o.n_out;
   rc = 0;
 done:
-  if (o.out.fp) pal_atomic_abort(&o.out);
-  if (o.have_prov) pal_atomic_abort(&o.prov);
+  if (o.out.fp) pal_output_abort(&o.out);
+  if (o.have_prov) pal_output_abort(&o.prov);
   pal_buf_free(&o.row);
   pal_buf_free(&pname);
   for (int i = 0; i < n; i++) {
