@@ -20,7 +20,7 @@ kind() { stat -c %F "$1"; }
 fifo_run() {
   local n=$1; shift
   rm -f $TMP/$n; mkfifo $TMP/$n
-  cat $TMP/$n >$TMP/$n.read & local reader=$!
+  timeout 20 cat $TMP/$n >$TMP/$n.read & local reader=$!
   "$@" >/dev/null 2>$TMP/$n.err; local rc=$?
   wait $reader
   return $rc
@@ -99,4 +99,28 @@ check_fails "format -o MODEL/config.json is refused" "model directory" $PAL form
 check_fails "report -o SWEEP (its own input) is refused" "is also an input" $PAL report $R --sweep $TMP/real/sw -o $TMP/real/sw
 check "the run's log is intact" cmp -s $R/log.jsonl $TMP/log.orig
 check "a new file beside a run is fine (RUN/sweep.jsonl)" $PAL sweep $SW --out $R/sweep.jsonl
+
+# ---- tokenizer train: a model's tokenizer is never replaced; the pair is one unit
+for i in 1 2 3 4 5 6 7 8; do echo "the sea, the sea at night and the tide $i" ; done >$TMP/text.txt
+M=$R/checkpoint-0
+cp $M/vocab.json $TMP/vocab.orig
+check_fails "tokenizer train --out MODEL is refused" "not a tokenizer folder" $PAL tokenizer train --vocab-size 300 $TMP/text.txt --out $M
+check_fails "tokenizer train --out MODEL --force is refused too" "not a tokenizer folder" $PAL tokenizer train --vocab-size 300 $TMP/text.txt --out $M --force
+check "the model's vocab.json is intact" cmp -s $M/vocab.json $TMP/vocab.orig
+check "tokenizer train into a new folder" $PAL tokenizer train --vocab-size 300 $TMP/text.txt --out $TMP/tok
+check_fails "tokenizer train over a tokenizer needs --force" "already holds a tokenizer" $PAL tokenizer train --vocab-size 290 $TMP/text.txt --out $TMP/tok
+cp $TMP/tok/vocab.json $TMP/tok_vocab.first
+check "tokenizer train --force replaces it" $PAL tokenizer train --vocab-size 260 $TMP/text.txt --out $TMP/tok --force
+check "the replaced vocab.json is the new one" bash -c "! cmp -s $TMP/tok/vocab.json $TMP/tok_vocab.first"
+check_eq "the replaced pair agrees: tokens = 257 + merges" "0" "$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))) - 257 - (sum(1 for _ in open(sys.argv[2])) - 1))" $TMP/tok/vocab.json $TMP/tok/merges.txt)"
+check "no temporary folder is left" bash -c "! ls -d $TMP/tok.tmp.* 2>/dev/null | grep -q ."
+cp -r $TMP/tok $TMP/tok.before
+# a full disk while writing the pair (the second file fails): the old pair stays whole
+PAL_FAIL_WRITE_AFTER=1000 $PAL tokenizer train --vocab-size 300 $TMP/text.txt --out $TMP/tok --force 2>/dev/null
+check "a full disk during the pair leaves the old pair whole" diff -r $TMP/tok $TMP/tok.before
+PAL_FAIL_WRITE_AFTER=1000 $PAL tokenizer train --vocab-size 300 $TMP/text.txt --out $TMP/tok_new 2>/dev/null
+check "a full disk during a new pair leaves no half of it" test ! -e $TMP/tok_new/merges.txt -a ! -e $TMP/tok_new/vocab.json
+mkdir $TMP/empty
+check "tokenizer train into an empty folder" $PAL tokenizer train --vocab-size 300 $TMP/text.txt --out $TMP/empty
+check "the empty folder now holds the pair" test -s $TMP/empty/vocab.json -a -s $TMP/empty/merges.txt
 done_tests
