@@ -83,6 +83,7 @@ typedef struct mix_src {
   int open, exhausted, cleaning;
   pcre2_code *re;
   pcre2_match_data *md;
+  pcre2_match_context *mctx;  /* the explicit limits */
   pal_buf clean, qtext;
   queued *q;
   size_t qn, qhead, qcap;
@@ -109,6 +110,17 @@ static void src_close(mix_src *s) {
 
 static size_t queued_count(const mix_src *s) { return s->qn - s->qhead; }
 
+/* A failed match (a limit, not "no match") stops the mix: dropping or keeping the unit
+ * would both be a guess. */
+static int match_error(const mix_src *s, const pal_unit *u, int code, pal_error *err) {
+  PCRE2_UCHAR msg[256];
+  pcre2_get_error_message(code, msg, sizeof msg);
+  return pal_errorf(err, "%s: unit %ld (byte %llu, %zu bytes): --drop-matching '%s' failed: %s "
+                    "(limits: %d backtracking steps, depth %d)", s->cfg->path, u->index + 1,
+                    (unsigned long long)u->offset, u->len, s->cfg->drop_matching, (char *)msg,
+                    PAL_REGEX_MATCH_LIMIT, PAL_REGEX_DEPTH_LIMIT);
+}
+
 /* Reads until one more unit passes the filters and queues it: 1, 0 when none is left, -1. */
 static int src_pull(mix_src *s, pal_error *err) {
   if (s->exhausted) return 0;
@@ -120,9 +132,10 @@ static int src_pull(mix_src *s, pal_error *err) {
     if (rc < 0) return -1;
     if (rc == 0) { s->exhausted = 1; return 0; }
     s->st.read++;
-    if (s->re && pcre2_match(s->re, (PCRE2_SPTR)u.text, u.len, 0, 0, s->md, NULL) >= 0) {
-      s->st.matched++;
-      continue;
+    if (s->re) {
+      int m = pcre2_match(s->re, (PCRE2_SPTR)u.text, u.len, 0, 0, s->md, s->mctx);
+      if (m >= 0) { s->st.matched++; continue; }
+      if (m != PCRE2_ERROR_NOMATCH) return match_error(s, &u, m, err);
     }
     const char *t = u.text;
     size_t tl = u.len;
@@ -437,7 +450,10 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
       S[i].re = regex_compile(src[i].drop_matching, &rerr);
       if (!S[i].re) { pal_errorf(err, "%s: %s", src[i].path, rerr.msg); goto done; }
       S[i].md = pcre2_match_data_create_from_pattern(S[i].re, NULL);
-      if (!S[i].md) { pal_errorf(err, "out of memory"); goto done; }
+      S[i].mctx = pcre2_match_context_create(NULL);
+      if (!S[i].md || !S[i].mctx) { pal_errorf(err, "out of memory"); goto done; }
+      pcre2_set_match_limit(S[i].mctx, PAL_REGEX_MATCH_LIMIT);
+      pcre2_set_depth_limit(S[i].mctx, PAL_REGEX_DEPTH_LIMIT);
     }
   }
   if (opt->mode == PAL_MIX_SPREAD) {
@@ -483,6 +499,7 @@ done:
   for (int i = 0; i < n; i++) {
     src_close(&S[i]);
     if (S[i].md) pcre2_match_data_free(S[i].md);
+    if (S[i].mctx) pcre2_match_context_free(S[i].mctx);
     if (S[i].re) pcre2_code_free(S[i].re);
     pal_buf_free(&S[i].clean);
     pal_buf_free(&S[i].qtext);
