@@ -118,6 +118,9 @@ static inline uint64_t pal_mix64(uint64_t x) {
  * valid JSON). -1 only when out of memory. pal_json_cstr: the same for a C string (NULL = ""). */
 int pal_json_str(pal_buf *b, const char *s, size_t len);
 int pal_json_cstr(pal_buf *b, const char *s);
+/* A JSON number: v printed with fmt (one double conversion, "%.9g") when finite, else null
+ * (JSON has no NaN or infinity). -1 only when out of memory. */
+int pal_json_num(pal_buf *b, const char *fmt, double v) __attribute__((format(printf, 2, 0)));
 
 /* ---- Paths and strings (path.c). */
 /* snprintf into out[n]; -1 (out still NUL-terminated) when the result did not fit. */

@@ -33,6 +33,16 @@ static void test_json(void) {
   b.len = 0;
   pal_json_str(&b, "a\0b", 3);
   CHECK(!strcmp(b.data, "\"a\\u0000b\""), "json: an inner NUL is escaped, not a terminator");
+  b.len = 0;
+  pal_json_num(&b, "%.9g", 0.25);
+  pal_buf_append(&b, ",", 1);
+  pal_json_num(&b, "%.6f", NAN);
+  pal_buf_append(&b, ",", 1);
+  pal_json_num(&b, "%.6f", INFINITY);
+  pal_buf_append(&b, ",", 1);
+  pal_json_num(&b, "%.6f", -INFINITY);
+  pal_buf_append(&b, "", 1);
+  CHECK(!strcmp(b.data, "0.25,null,null,null"), "json: a non-finite number is null: %s", b.data);
   pal_buf_free(&b);
 }
 
