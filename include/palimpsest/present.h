@@ -102,5 +102,9 @@ typedef struct pal_report_opts {
  * that is not a JSON object fails naming FILE:LINE (an unterminated last line, a run still
  * writing, is skipped). An empty sweep or log still gives a valid page. */
 int pal_report_html(const pal_report_opts *o, pal_buf *out, pal_error *err);
+/* The page written to out_path (palimpsest/output.h: "-" is stdout, a device or FIFO is
+ * written in place), refused first when out_path is one of the report's inputs or a run's own
+ * file (RUN/log.jsonl). *bytes (may be NULL) gets the page's size. */
+int pal_report_write(const pal_report_opts *o, const char *out_path, size_t *bytes, pal_error *err);
 
 #endif

@@ -31,22 +31,14 @@ int pal_cmd_report(int argc, char **argv) {
   if (pos.n != 1) { pal_cli_fail("report: give one RUN folder (see --help)"); goto done; }
   if (!out_path) { pal_cli_fail("report: -o report.html is required"); goto done; }
   pal_report_opts ro = {pos.items[0], sweeps.items, sweeps.n, weaves.items, weaves.n, title};
-  pal_buf html = {0};
   pal_error err = {{0}};
-  pal_strs ins = {0};
-  int irc = pal_strs_push(&ins, pos.items[0]);
-  for (int i = 0; i < sweeps.n; i++) irc |= pal_strs_push(&ins, sweeps.items[i]);
-  for (int i = 0; i < weaves.n; i++) irc |= pal_strs_push(&ins, weaves.items[i]);
-  if (irc) pal_errorf(&err, "out of memory");
-  if (irc || pal_output_check(out_path, ins.items, ins.n, &err) || pal_report_html(&ro, &html, &err) ||
-      pal_output_write(out_path, html.data, html.len, PAL_OUT_DASH, &err)) {
+  size_t bytes = 0;
+  if (pal_report_write(&ro, out_path, &bytes, &err)) {
     pal_cli_error(&err);
   } else {
-    fprintf(stderr, "report: wrote %s (%zu bytes)\n", out_path, html.len);
+    fprintf(stderr, "report: wrote %s (%zu bytes)\n", out_path, bytes);
     rc = 0;
   }
-  pal_buf_free(&html);
-  pal_strs_free(&ins);
 done:
   pal_strs_free(&sweeps);
   pal_strs_free(&weaves);

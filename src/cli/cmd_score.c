@@ -16,10 +16,9 @@ static const char *USAGE =
 
 typedef struct { double loss_sum; long tokens; } score_acc;
 
-/* JSON never holds NaN: a non-finite number is null (and a non-finite loss an error too) */
 static int print_result(const char *label, const score_acc *a, int json) {
   double loss = a->tokens ? a->loss_sum / (double)a->tokens : NAN;
-  pal_buf b = {0};
+  pal_buf b = {0};   /* JSON never holds NaN: a non-finite number is null, a non-finite loss an error */
   if (json) {
     pal_buf_printf(&b, "{\"loss\":");
     pal_json_num(&b, "%.6f", loss);

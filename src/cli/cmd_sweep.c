@@ -66,8 +66,7 @@ int pal_cmd_sweep(int argc, char **argv) {
   if (!run) { rc = pal_cli_fail("sweep: --run RUN is required"); goto done; }
   if (!out) { rc = pal_cli_fail("sweep: --out SWEEP.jsonl is required"); goto done; }
   if (pal_parse_temperatures(temps_s, &temps, &n_temps, &err)) { rc = pal_cli_fail("sweep: %s", err.msg); goto done; }
-  const char *ins[] = {run};
-  if (pal_output_check(out, ins, 1, &err) || pal_gen_checkpoints(run, select, &refs, &n_refs, &err) ||
+  if (pal_output_check(out, &run, 1, &err) || pal_gen_checkpoints(run, select, &refs, &n_refs, &err) ||
       pal_output_open(&po, out, PAL_OUT_DASH, &err)) goto fail;
   sweep_out so = {run, &g, po.fp, {0}};
   pal_progress_init(&so.prog, stderr, "sweep", "samples", g.quiet);

@@ -59,8 +59,7 @@ static int dispatch(int argc, char **argv) {
   return pal_cli_fail("unknown command '%s' (see palimpsest --help)", cmd);
 }
 
-/* Every command's standard output is checked once at exit: a full disk or a closed pipe
- * reader is an error, never a silent exit 0 (a stdout closed before the start is EBADF). */
+/* stdout is checked once at exit: a full disk is an error, never exit 0 (closed before: EBADF) */
 int main(int argc, char **argv) {
   int rc = dispatch(argc, argv);
   int bad = ferror(stdout), e = errno;
