@@ -154,6 +154,14 @@ int pal_model_dir_open(pal_model_dir *md, const char *dir, pal_error *err) {
       *slot = md->converted + ti.offset;
       if (pal_st_to_f32(t, *slot, stpath, err)) goto done;
     }
+    /* a NaN or infinity in a weight makes every output NaN: refused here, named */
+    size_t numel = ti.n_elems, at = pal_find_nonfinite(*slot, numel);
+    if (at < numel) {
+      float v = (*slot)[at];
+      pal_errorf(err, "%s: tensor '%s' holds a non-finite value (%s at element %zu of %zu): refusing the weights",
+                 stpath, t->name, v != v ? "NaN" : v > 0 ? "+inf" : "-inf", at, numel);
+      goto done;
+    }
   }
   rc = 0;
 done:
