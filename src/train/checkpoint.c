@@ -212,8 +212,16 @@ static int load_state(pal_trainer *tr, const char *path, pal_error *err) {
     goto done;
   }
   long s = (long)step->valuedouble;
-  if (cJSON_GetArraySize(pos) != tr->n_sources || cJSON_GetArraySize(srcs) != tr->n_sources) {
+  if (cJSON_GetArraySize(srcs) != tr->n_sources) {
     pal_errorf(err, "%s: the checkpoint has %d sources, this run %d", path, cJSON_GetArraySize(srcs), tr->n_sources);
+    goto done;
+  }
+  if (cJSON_GetArraySize(pos) != tr->n_sources) {
+    pal_errorf(err, "%s: data_position has %d entries for the %d sources", path, cJSON_GetArraySize(pos), tr->n_sources);
+    goto done;
+  }
+  if (ostep->valuedouble != step->valuedouble) {   /* one AdamW step per training step, always */
+    pal_errorf(err, "%s: optimizer_step %.0f differs from step %ld (an edited or foreign state)", path, ostep->valuedouble, s);
     goto done;
   }
   for (int i = 0; i < tr->n_sources; i++) {
@@ -230,6 +238,10 @@ static int load_state(pal_trainer *tr, const char *path, pal_error *err) {
   }
   for (int i = 0; i < 4; i++)
     if (get_u64(cJSON_GetArrayItem(rng, i), &tr->rng.s[i])) { pal_errorf(err, "%s: malformed rng", path); goto done; }
+  if (!(tr->rng.s[0] | tr->rng.s[1] | tr->rng.s[2] | tr->rng.s[3])) {   /* xoshiro256** would give zeros forever */
+    pal_errorf(err, "%s: the rng state is all zero (no seeded xoshiro256** state is)", path);
+    goto done;
+  }
   for (int i = 0; i < tr->n_sources; i++) {
     pal_loader_pos p;
     const cJSON *o = cJSON_GetArrayItem(pos, i);
