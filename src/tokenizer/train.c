@@ -67,7 +67,7 @@ static int count_text(word_table *t, const uint8_t *s, size_t n) {
 }
 
 static int count_file(word_table *t, const char *path, pal_error *err) {
-  FILE *fp = fopen(path, "rb");
+  FILE *fp = pal_io_fopen(path, "rb");
   if (!fp) return pal_errorf(err, "%s: cannot open: %s", path, strerror(errno));
   size_t cap = 1 << 20, len = 0;
   uint8_t *buf = malloc(cap);
