@@ -27,7 +27,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures fuzz golden
+.PHONY: all test test-quick asan setup demo bench bench-bin clean fixtures fuzz fuzz-bin golden
 all: $(BUILD)/palimpsest $(TESTS)
 
 $(BUILD)/gen/studio_page.c: $(PAGE_SRC) scripts/embed_page.sh
@@ -88,7 +88,25 @@ FUZZ_SECONDS ?= 60
 FUZZ_SRC := src/io/safetensors.c src/io/config_json.c src/model/config.c src/model/dtype.c src/util/error.c \
             src/util/file.c src/util/buf.c
 FUZZ_CC  := clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
-fuzz:
+# The readers of outside bytes (tests/fuzz/targets.c, replayed by build/tests/test_fuzz_corpora
+# in make test): the whole library built once with clang's fuzzer instrumentation.
+FUZZ_TARGETS := tokenizer recipe shard run_files jsonl studio
+FUZZ_LIB_CC := clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fopenmp -Iinclude -Isrc
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/studio_page.o
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_LIB_CC) -c -o $@ $<
+build-fuzz/obj/studio_page.o: $(BUILD)/gen/studio_page.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_LIB_CC) -c -o $@ $<
+build-fuzz/libfuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+build-fuzz/fuzz_%: tests/fuzz/fuzz_main.c tests/fuzz/targets.c build-fuzz/libfuzz.a
+	$(FUZZ_CC) -fopenmp -DFUZZ_TARGET=pal_fuzz_$* -o $@ tests/fuzz/fuzz_main.c tests/fuzz/targets.c build-fuzz/libfuzz.a $(DEPLIBS)
+fuzz-bin: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+
+fuzz: fuzz-bin
 	@mkdir -p build-fuzz/corpus_safetensors build-fuzz/corpus_config
 	$(FUZZ_CC) -o build-fuzz/fuzz_safetensors tests/fuzz/fuzz_safetensors.c $(FUZZ_SRC) -lcjson -lm
 	$(FUZZ_CC) -o build-fuzz/fuzz_config tests/fuzz/fuzz_config.c $(FUZZ_SRC) -lcjson -lm
@@ -96,6 +114,10 @@ fuzz:
 	  build-fuzz/corpus_safetensors tests/fuzz/corpus_safetensors
 	build-fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=1024 \
 	  build-fuzz/corpus_config tests/fuzz/corpus_config
+	bash tests/studio/make_run.sh build-fuzz/studio_run >/dev/null
+	for t in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus_$$t; \
+	  PAL_FUZZ_RUN=build-fuzz/studio_run/run build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	    -rss_limit_mb=2048 -timeout=20 build-fuzz/corpus_$$t tests/fuzz/corpus_$$t || exit 1; done
 
 fixtures:
 	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures

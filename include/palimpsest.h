@@ -5,6 +5,7 @@
 #define PALIMPSEST_H
 
 #include "palimpsest/util.h"
+#include "palimpsest/output.h"
 #include "palimpsest/model.h"
 #include "palimpsest/optim.h"
 #include "palimpsest/io.h"

@@ -17,7 +17,7 @@ RANK = {"util": 0, "model": 1, "io": 2, "tokenizer": 3, "corpus": 3, "train": 4,
 # public headers: include/palimpsest/<name>.h -> module
 HEADER_MODULE = {"util": "util", "model": "model", "optim": "train", "io": "io", "shard": "io",
                  "tokenizer": "tokenizer", "corpus": "corpus", "train": "train", "run": "train",
-                 "generate": "generate", "session": "generate", "present": "present",
+                 "generate": "generate", "session": "generate", "present": "present", "output": "util",
                  "studio": "studio"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

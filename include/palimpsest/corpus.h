@@ -138,6 +138,9 @@ int  pal_mix_mode_parse(const char *s, pal_mix_options *o);
 int  pal_until_parse(const char *s, pal_mix_options *o);
 /* Compiles pattern as --drop-matching would; fills err ("what is wrong") when it can't. */
 int  pal_regex_check(const char *pattern, pal_error *err);
+/* The explicit limits of every --drop-matching match (PCRE2's match and depth limits): a unit
+ * that reaches one fails the mix naming the source, the unit and the limit, never "no match". */
+enum { PAL_REGEX_MATCH_LIMIT = 10000000, PAL_REGEX_DEPTH_LIMIT = 100000 };
 
 typedef struct pal_mix_stats {
   long read, kept, used;              /* units read, passing the filters, written out */

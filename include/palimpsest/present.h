@@ -55,6 +55,13 @@ int pal_format_text_page(const char *text, size_t len, const pal_format_opts *o,
 int pal_format_html(const char *text, size_t len, const pal_format_opts *o, const char *title,
                     const char *caption, pal_buf *out, pal_error *err);
 
+/* The text page (html 0: pal_format_text_page) or the HTML page (html 1: pal_format_html)
+ * written to fp as it is made: memory is one input line and 64 KB of output, whatever the
+ * output's size (--width 1 --center --page-width 100000 pads every character). name is
+ * for messages ("PATH: write failed: ..."). */
+int pal_format_page_write(const char *text, size_t len, const pal_format_opts *o, const char *title,
+                          const char *caption, int html, FILE *fp, const char *name, pal_error *err);
+
 /* ---- Generated text out of JSONL (weave or sweep/sample lines) */
 /* When data is JSON lines from `weave --format jsonl` (text from its "end" line, or its
  * tokens joined) or objects with a "text" field (sweep/sample lines: texts joined by stanza
@@ -102,5 +109,9 @@ typedef struct pal_report_opts {
  * that is not a JSON object fails naming FILE:LINE (an unterminated last line, a run still
  * writing, is skipped). An empty sweep or log still gives a valid page. */
 int pal_report_html(const pal_report_opts *o, pal_buf *out, pal_error *err);
+/* The page written to out_path (palimpsest/output.h: "-" is stdout, a device or FIFO is
+ * written in place), refused first when out_path is one of the report's inputs or a run's own
+ * file (RUN/log.jsonl). *bytes (may be NULL) gets the page's size. */
+int pal_report_write(const pal_report_opts *o, const char *out_path, size_t *bytes, pal_error *err);
 
 #endif

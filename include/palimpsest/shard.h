@@ -4,14 +4,18 @@
 #ifndef PALIMPSEST_SHARD_H
 #define PALIMPSEST_SHARD_H
 #include <stddef.h>
-#include "palimpsest/util.h"
+#include "palimpsest/output.h"
 
 typedef struct pal_shard_writer {
-  pal_atomic_file af;
+  pal_output out;        /* the shard (palimpsest/output.h) */
+  FILE *fp;              /* where tokens go: out.fp, or the spool */
+  FILE *spool;           /* an anonymous temporary file when out cannot seek back to the
+                            header (stdout, a FIFO, a device): copied to out at close */
   size_t count;
 } pal_shard_writer;
 
-/* Starts PATH (atomically: nothing appears under PATH until close succeeds). */
+/* Starts PATH as pal_output_open does ("-" is standard output): a regular file atomically
+ * (nothing appears under PATH until close succeeds), a device or FIFO in place at close. */
 int  pal_shard_writer_open(pal_shard_writer *w, const char *path, pal_error *err);
 /* Appends tokens; fails on an id outside 0..65535 (a shard holds uint16). */
 int  pal_shard_writer_add(pal_shard_writer *w, const int *tokens, size_t n, pal_error *err);

@@ -44,9 +44,13 @@ typedef struct pal_bpe_train_opts {
   int vocab_size;        /* total, including the 256 byte tokens and <|endoftext|> (>= 257) */
   int min_count;         /* a pair must occur at least this often to be merged (0: 2) */
   int quiet;             /* reserved: training prints nothing either way */
+  int force;             /* replace the tokenizer out_dir already holds */
 } pal_bpe_train_opts;
 /* Learns merges from the texts at paths[0..n) and writes out_dir/vocab.json and
- * out_dir/merges.txt (each atomically; out_dir is created if missing). ids 0..255 are the
+ * out_dir/merges.txt as one unit (built in out_dir.tmp.PID/, then renamed or exchanged in
+ * one step: never a new vocab beside old merges). out_dir may be missing, empty, or (with
+ * force) hold only a tokenizer; a folder holding anything else (a model, a run) is refused,
+ * as is an existing tokenizer without force, both before any training. ids 0..255 are the
  * bytes (in GPT-2's order), then one id per merge, then <|endoftext|>. Ties in pair count
  * go to the pair whose (left id, right id) is smallest, so training is deterministic.
  * *n_merges (may be NULL) gets the number learned (fewer when the text runs out of pairs). */

@@ -150,6 +150,9 @@ static inline uint64_t pal_mix64(uint64_t x) {
  * valid JSON). -1 only when out of memory. pal_json_cstr: the same for a C string (NULL = ""). */
 int pal_json_str(pal_buf *b, const char *s, size_t len);
 int pal_json_cstr(pal_buf *b, const char *s);
+/* A JSON number: v printed with fmt (one double conversion, "%.9g") when finite, else null
+ * (JSON has no NaN or infinity). -1 only when out of memory. */
+int pal_json_num(pal_buf *b, const char *fmt, double v) __attribute__((format(printf, 2, 0)));
 
 /* ---- Paths and strings (path.c). */
 /* snprintf into out[n]; -1 (out still NUL-terminated) when the result did not fit. */
@@ -225,6 +228,10 @@ const pal_setting *pal_setting_find(const pal_setting *tab, const char *name);
 /* Appends "--NAME" and the value (each item of a list; nothing for an unset string or an
  * off flag; just "--NAME" for a flag that is on) to args as owned strings. */
 int  pal_setting_record(const pal_setting *s, const void *base, pal_strs *args, pal_error *err);
+
+/* The index of the first NaN or infinity in x[0..n), or n when every value is finite
+ * (finite.c: vectorised; a few GB/s, cheap beside loading the weights). */
+size_t pal_find_nonfinite(const float *x, size_t n);
 
 /* Monotonic seconds. */
 double pal_time_now(void);

@@ -93,7 +93,7 @@ int pal_cmd_encode(int argc, char **argv) {
   int eot = pal_tokenizer_eot(tok);
   if (files.n > 1 && eot < 0) { pal_cli_fail("encode: the tokenizer has no <|endoftext|> to join files"); goto done; }
   if (out) {
-    if (pal_shard_writer_open(&shard, out, &err)) { pal_cli_error(&err); goto done; }
+    if (pal_output_check(out, files.items, files.n, &err) || pal_shard_writer_open(&shard, out, &err)) { pal_cli_error(&err); goto done; }
     shard_open = 1;
     o.shard = &shard;
   }

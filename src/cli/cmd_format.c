@@ -54,7 +54,7 @@ int pal_cmd_format(int argc, char **argv) {
   int rc = 1;
   char *data = NULL, *gen_text = NULL, *caption = NULL;
   size_t len = 0;
-  pal_buf out = {0};
+  pal_output po = {0};
   pal_error err = {{0}};
   if (pos.n != 1) { pal_cli_fail("format: give one input FILE (or - for standard input)"); goto done; }
   if (fo.width < 1 || fo.width > 100000) { pal_cli_fail("format: --width must be 1..100000 (got %d)", fo.width); goto done; }
@@ -68,6 +68,7 @@ int pal_cmd_format(int argc, char **argv) {
   }
   if (center) fo.align = PAL_ALIGN_CENTER;
   const char *in = pos.items[0];
+  if (out_path && pal_output_check(out_path, &in, 1, &err)) { pal_cli_error(&err); goto done; }
   if (!strcmp(in, "-")) {
     if (read_stdin(&data, &len)) { pal_cli_fail("format: -: cannot read standard input"); goto done; }
   } else if (pal_read_file(in, &data, &len, &err)) { pal_cli_error(&err); goto done; }
@@ -78,19 +79,13 @@ int pal_cmd_format(int argc, char **argv) {
   if (g < 0) { pal_cli_error(&err); goto done; }
   if (g == 1) { text = gen_text; text_len = strlen(gen_text); }
 
-  /* a generation's settings are the HTML page's caption unless --caption says otherwise */
-  int frc = html ? pal_format_html(text, text_len, &fo, title, caption_opt ? caption_opt : caption, &out, &err)
-                 : pal_format_text_page(text, text_len, &fo, title, caption_opt, &out, &err);
-  if (frc) { pal_cli_error(&err); goto done; }
-  if (out_path) {
-    if (pal_write_file_atomic(out_path, out.data ? out.data : "", out.len, &err)) { pal_cli_error(&err); goto done; }
-  } else if (out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout))) {
-    pal_cli_fail("format: cannot write standard output");
-    goto done;
-  }
+  /* streamed as it is made; a generation's settings are the HTML page's caption unless --caption */
+  if (pal_output_open(&po, out_path ? out_path : "-", PAL_OUT_DASH, &err) ||
+      pal_format_page_write(text, text_len, &fo, title, html && !caption_opt ? caption : caption_opt, html, po.fp,
+                            po.name, &err) || pal_output_commit(&po, &err)) { pal_cli_error(&err); goto done; }
   rc = 0;
 done:
-  pal_buf_free(&out);
+  pal_output_abort(&po);
   free(data);
   free(gen_text);
   free(caption);

@@ -31,15 +31,14 @@ int pal_cmd_report(int argc, char **argv) {
   if (pos.n != 1) { pal_cli_fail("report: give one RUN folder (see --help)"); goto done; }
   if (!out_path) { pal_cli_fail("report: -o report.html is required"); goto done; }
   pal_report_opts ro = {pos.items[0], sweeps.items, sweeps.n, weaves.items, weaves.n, title};
-  pal_buf html = {0};
   pal_error err = {{0}};
-  if (pal_report_html(&ro, &html, &err) || pal_write_file_atomic(out_path, html.data, html.len, &err)) {
+  size_t bytes = 0;
+  if (pal_report_write(&ro, out_path, &bytes, &err)) {
     pal_cli_error(&err);
   } else {
-    fprintf(stderr, "report: wrote %s (%zu bytes)\n", out_path, html.len);
+    fprintf(stderr, "report: wrote %s (%zu bytes)\n", out_path, bytes);
     rc = 0;
   }
-  pal_buf_free(&html);
 done:
   pal_strs_free(&sweeps);
   pal_strs_free(&weaves);

@@ -16,10 +16,19 @@ static const char *USAGE =
 
 typedef struct { double loss_sum; long tokens; } score_acc;
 
-static void print_result(const char *label, const score_acc *a, int json) {
+static int print_result(const char *label, const score_acc *a, int json) {
   double loss = a->tokens ? a->loss_sum / (double)a->tokens : NAN;
-  if (json) printf("{\"loss\":%.6f,\"perplexity\":%.6f,\"tokens\":%ld}\n", loss, exp(loss), a->tokens);
-  else printf("%s: loss %.4f  perplexity %.3f  tokens %ld\n", label, loss, exp(loss), a->tokens);
+  pal_buf b = {0};   /* JSON never holds NaN: a non-finite number is null, a non-finite loss an error */
+  if (json) {
+    pal_buf_printf(&b, "{\"loss\":");
+    pal_json_num(&b, "%.6f", loss);
+    pal_buf_printf(&b, ",\"perplexity\":");
+    pal_json_num(&b, "%.6f", exp(loss));
+    pal_buf_printf(&b, ",\"tokens\":%ld%s}\n", a->tokens, isfinite(loss) ? "" : ",\"error\":\"the loss is not finite\"");
+  } else pal_buf_printf(&b, "%s: loss %.4f  perplexity %.3f  tokens %ld\n", label, loss, exp(loss), a->tokens);
+  if (b.data) fputs(b.data, stdout);
+  pal_buf_free(&b);
+  return isfinite(loss) ? 0 : pal_cli_fail("score: %s: the loss is not finite", label);
 }
 
 int pal_cmd_score(int argc, char **argv) {
@@ -74,13 +83,12 @@ int pal_cmd_score(int argc, char **argv) {
       if (ids.len < 2) { pal_cli_fail("%s: fewer than 2 tokens: nothing to score", files.items[f]); goto done; }
       score_acc one = {0, 0};
       if (pal_gen_score(m, cfg, &md.params, ids.data, ids.len, &one.loss_sum, &one.tokens, files.items[f], &err)) { pal_cli_error(&err); goto done; }
-      if (!json && files.n > 1) print_result(files.items[f], &one, 0);
+      if (!json && files.n > 1 && print_result(files.items[f], &one, 0)) goto done;
       total.loss_sum += one.loss_sum;
       total.tokens += one.tokens;
     }
   }
-  print_result(files.n > 1 ? "total" : ids_arg ? "ids" : files.items[0], &total, json);
-  rc = 0;
+  rc = print_result(files.n > 1 ? "total" : ids_arg ? "ids" : files.items[0], &total, json);
 done:
   pal_gpt2_free(m);
   pal_tokenizer_free(tok);

@@ -29,7 +29,7 @@ static int on_row(void *ud, const pal_sweep_row *row, const pal_tokenizer *tok, 
   pal_buf text = {0}, line = {0};
   int e = pal_gen_decode(tok, row->ids->data, row->ids->len, &text);
   e |= pal_sweep_record(&line, o->run, row, o->g, prompt_text, text.data, text.len);
-  if (!e) fwrite(line.data, 1, line.len, o->fp);
+  if (!e && fwrite(line.data, 1, line.len, o->fp) != line.len) e = -1;
   pal_buf_free(&text);
   pal_buf_free(&line);
   return e;
@@ -60,24 +60,26 @@ int pal_cmd_sweep(int argc, char **argv) {
   float *temps = NULL;
   int n_temps = 0, n_refs = 0;
   pal_ckpt_ref *refs = NULL;
-  pal_atomic_file af = {0};
+  pal_output po = {0};
   if (pr) { rc = pr > 0 ? 0 : 1; goto done; }
   if (gen_cli_check("sweep", &g) < 0) goto done;
   if (!run) { rc = pal_cli_fail("sweep: --run RUN is required"); goto done; }
   if (!out) { rc = pal_cli_fail("sweep: --out SWEEP.jsonl is required"); goto done; }
   if (pal_parse_temperatures(temps_s, &temps, &n_temps, &err)) { rc = pal_cli_fail("sweep: %s", err.msg); goto done; }
-  if (pal_gen_checkpoints(run, select, &refs, &n_refs, &err) || pal_atomic_open(&af, out, &err)) goto fail;
-  sweep_out so = {run, &g, af.fp, {0}};
+  if (pal_output_check(out, &run, 1, &err) || pal_gen_checkpoints(run, select, &refs, &n_refs, &err) ||
+      pal_output_open(&po, out, PAL_OUT_DASH, &err)) goto fail;
+  sweep_out so = {run, &g, po.fp, {0}};
   pal_progress_init(&so.prog, stderr, "sweep", "samples", g.quiet);
   if (pal_sweep(refs, n_refs, temps, n_temps, &g, on_row, on_progress, &so, &err)) goto fail;
   pal_progress_finish(&so.prog, (double)n_refs * n_temps * g.n, (double)n_refs * n_temps * g.n, NULL);
-  if (pal_atomic_commit(&af, &err)) goto fail;
+  if (pal_output_commit(&po, &err)) goto fail;
   rc = 0;
   goto done;
 fail:
+  if (po.fp && ferror(po.fp)) pal_errorf(&err, "%s: write failed", po.name);
   rc = pal_cli_error(&err);
 done:
-  pal_atomic_abort(&af);
+  pal_output_abort(&po);
   free(temps);
   pal_ckpt_refs_free(refs, n_refs);
   pal_gen_spec_free(&g);

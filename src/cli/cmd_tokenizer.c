@@ -4,17 +4,18 @@
 #include "cli/cli.h"
 
 static const char USAGE[] =
-  "usage: palimpsest tokenizer train --vocab-size N FILE... --out DIR [--min-count N]\n"
+  "usage: palimpsest tokenizer train --vocab-size N FILE... --out DIR [--min-count N] [--force]\n"
   "Learns a byte-level BPE with GPT-2's pre-tokenization: ids 0..255 are the bytes, then\n"
   "one per merge, then <|endoftext|>. Writes DIR/vocab.json and DIR/merges.txt.";
 
 static int train(int argc, char **argv) {
-  int vocab_size = 0, min_count = 2;
+  int vocab_size = 0, min_count = 2, force = 0;
   const char *out = NULL;
   pal_opt opts[] = {
     {"vocab-size", PAL_OPT_INT, &vocab_size, "tokens in all, including 256 bytes and <|endoftext|>"},
     {"out", PAL_OPT_STR, &out, "directory for vocab.json + merges.txt (created)"},
     {"min-count", PAL_OPT_INT, &min_count, "merge only pairs seen at least this often (default 2)"},
+    {"force", PAL_OPT_FLAG, &force, "replace the tokenizer DIR already holds (never a model's or a run's)"},
     {0},
   };
   pal_strs files = {0};
@@ -26,7 +27,7 @@ static int train(int argc, char **argv) {
   else if (!files.n) pal_cli_fail("tokenizer train: no input files (see --help)");
   else if (min_count < 1) pal_cli_fail("tokenizer train: --min-count must be at least 1");
   else {
-    pal_bpe_train_opts o = {vocab_size, min_count, 0};
+    pal_bpe_train_opts o = {vocab_size, min_count, 0, force};
     pal_error err = {{0}};
     int n_merges = 0;
     double t0 = pal_time_now();

@@ -1,5 +1,6 @@
 /* main.c: the palimpsest program: dispatches to one subcommand per file (cmd_*.c).
  * Never does work itself beyond --help and --version. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
@@ -50,7 +51,7 @@ static void usage(FILE *fp) {
   fprintf(fp, "\n  --version  print the version\n  --help     this text\n");
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
   if (argc < 2) { usage(stderr); return 1; }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
@@ -58,4 +59,14 @@ int main(int argc, char **argv) {
   for (int i = 0; i < N_COMMANDS; i++)
     if (!strcmp(cmd, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
   return pal_cli_fail("unknown command '%s' (see palimpsest --help)", cmd);
+}
+
+/* stdout is checked once at exit: a full disk is an error, never exit 0 (closed before: EBADF) */
+int main(int argc, char **argv) {
+  int rc = dispatch(argc, argv);
+  int bad = ferror(stdout), e = errno;
+  if (fflush(stdout) != 0) { bad = 1; e = errno; }
+  if (fclose(stdout) != 0 && errno != EBADF && !bad) { bad = 1; e = errno; }
+  if (bad) { fprintf(stderr, "palimpsest: stdout: write failed: %s\n", strerror(e ? e : EIO)); return rc ? rc : 1; }
+  return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "palimpsest/corpus.h"
+#include "palimpsest/output.h"
 #include "corpus/internal.h"
 
 void pal_mix_source_init(pal_mix_source *s) {
@@ -82,6 +83,7 @@ typedef struct mix_src {
   int open, exhausted, cleaning;
   pcre2_code *re;
   pcre2_match_data *md;
+  pcre2_match_context *mctx;  /* the explicit limits */
   pal_buf clean, qtext;
   queued *q;
   size_t qn, qhead, qcap;
@@ -108,6 +110,17 @@ static void src_close(mix_src *s) {
 
 static size_t queued_count(const mix_src *s) { return s->qn - s->qhead; }
 
+/* A failed match (a limit, not "no match") stops the mix: dropping or keeping the unit
+ * would both be a guess. */
+static int match_error(const mix_src *s, const pal_unit *u, int code, pal_error *err) {
+  PCRE2_UCHAR msg[256];
+  pcre2_get_error_message(code, msg, sizeof msg);
+  return pal_errorf(err, "%s: unit %ld (byte %llu, %zu bytes): --drop-matching '%s' failed: %s "
+                    "(limits: %d backtracking steps, depth %d)", s->cfg->path, u->index + 1,
+                    (unsigned long long)u->offset, u->len, s->cfg->drop_matching, (char *)msg,
+                    PAL_REGEX_MATCH_LIMIT, PAL_REGEX_DEPTH_LIMIT);
+}
+
 /* Reads until one more unit passes the filters and queues it: 1, 0 when none is left, -1. */
 static int src_pull(mix_src *s, pal_error *err) {
   if (s->exhausted) return 0;
@@ -119,9 +132,10 @@ static int src_pull(mix_src *s, pal_error *err) {
     if (rc < 0) return -1;
     if (rc == 0) { s->exhausted = 1; return 0; }
     s->st.read++;
-    if (s->re && pcre2_match(s->re, (PCRE2_SPTR)u.text, u.len, 0, 0, s->md, NULL) >= 0) {
-      s->st.matched++;
-      continue;
+    if (s->re) {
+      int m = pcre2_match(s->re, (PCRE2_SPTR)u.text, u.len, 0, 0, s->md, s->mctx);
+      if (m >= 0) { s->st.matched++; continue; }
+      if (m != PCRE2_ERROR_NOMATCH) return match_error(s, &u, m, err);
     }
     const char *t = u.text;
     size_t tl = u.len;
@@ -160,14 +174,14 @@ static int src_pull(mix_src *s, pal_error *err) {
 
 /* ---- the output side */
 typedef struct mix_out {
-  pal_atomic_file out, prov;
+  pal_output out, prov;       /* palimpsest/output.h: atomic, or in place for a device or FIFO */
   int have_prov;
   const char *sep;
   size_t sep_len;
   long doc_every, n_out, until_count;
   uint64_t out_bytes;
   pal_buf row;
-  char *prov_name;            /* the provenance path */
+  const char *prov_name;      /* the provenance path */
 } mix_out;
 
 static char *put_u64(char *w, uint64_t v) {
@@ -198,7 +212,7 @@ static int emit(mix_out *o, mix_src *s, pal_error *err) {
   }
   uint64_t at = o->out_bytes;
   if (pal_io_fwrite(text, 1, e->text_len, fp) != e->text_len || pal_io_fwrite(o->sep, 1, o->sep_len, fp) != o->sep_len)
-    return pal_errorf(err, "%s: write failed: %s", o->out.path, strerror(errno));
+    return pal_errorf(err, "%s: write failed: %s", o->out.name, strerror(errno));
   o->out_bytes += e->text_len + o->sep_len;
   o->n_out++;
   s->st.used++;
@@ -359,9 +373,11 @@ static int check_mix(const pal_mix_source *src, int n, const pal_mix_options *op
     if (!(c->weight > 0)) return pal_errorf(err, "%s: --weight must be greater than 0", c->path);
     if (same_file(c->path, opt->output))
       return pal_errorf(err, "%s: the output is also a source", opt->output);
+    if (pal_output_check(opt->output, &c->path, 1, err)) return -1;
   }
   struct stat st;
-  if (!opt->force && stat(opt->output, &st) == 0)
+  /* a device or FIFO is written, not overwritten: no --force needed */
+  if (!opt->force && stat(opt->output, &st) == 0 && !pal_output_is_direct(opt->output, 0))
     return pal_errorf(err, "%s: already exists (use --force to overwrite)", opt->output);
 
   return 0;
@@ -392,7 +408,7 @@ static int spread_targets(mix_src *S, int n, const pal_mix_options *opt, pal_unt
 /* The mixture and its provenance TSV, both atomic (nothing appears until both commit). */
 static int open_outputs(mix_out *o, const pal_mix_options *opt, pal_buf *pname, pal_error *err) {
   if (make_parent_dirs(opt->output, err)) return -1;
-  if (pal_atomic_open(&o->out, opt->output, err)) return -1;
+  if (pal_output_open(&o->out, opt->output, 0, err)) return -1;
   setvbuf(o->out.fp, NULL, _IOFBF, 1 << 20);
   const char *prov = opt->provenance;
   if (!prov) {
@@ -400,9 +416,9 @@ static int open_outputs(mix_out *o, const pal_mix_options *opt, pal_buf *pname, 
     prov = pname->data;
   }
   if (*prov) {
-    if (pal_atomic_open(&o->prov, prov, err)) return -1;
+    if (pal_output_check(prov, &opt->output, 1, err) || pal_output_open(&o->prov, prov, 0, err)) return -1;
     o->have_prov = 1;
-    o->prov_name = o->prov.path;
+    o->prov_name = prov;
     setvbuf(o->prov.fp, NULL, _IOFBF, 1 << 20);
     fputs("out_line\tsource\tunit_index\tbyte_offset\tbyte_length\tout_offset\tout_length\n", o->prov.fp);
   }
@@ -434,7 +450,10 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
       S[i].re = regex_compile(src[i].drop_matching, &rerr);
       if (!S[i].re) { pal_errorf(err, "%s: %s", src[i].path, rerr.msg); goto done; }
       S[i].md = pcre2_match_data_create_from_pattern(S[i].re, NULL);
-      if (!S[i].md) { pal_errorf(err, "out of memory"); goto done; }
+      S[i].mctx = pcre2_match_context_create(NULL);
+      if (!S[i].md || !S[i].mctx) { pal_errorf(err, "out of memory"); goto done; }
+      pcre2_set_match_limit(S[i].mctx, PAL_REGEX_MATCH_LIMIT);
+      pcre2_set_depth_limit(S[i].mctx, PAL_REGEX_DEPTH_LIMIT);
     }
   }
   if (opt->mode == PAL_MIX_SPREAD) {
@@ -463,23 +482,24 @@ int pal_mix_run(const pal_mix_source *src, int n, const pal_mix_options *opt,
   }
   if (pal_fault_check(o.out_bytes, err, opt->output)) goto done;
   if (o.have_prov) {
-    char *pp = strdup(o.prov.path);
-    if (pal_atomic_commit(&o.prov, err)) { free(pp); goto done; }
+    char *pp = o.prov.direct ? NULL : strdup(o.prov.af.path);
+    if (pal_output_commit(&o.prov, err)) { free(pp); goto done; }
     o.have_prov = 0;
-    if (pal_atomic_commit(&o.out, err)) { if (pp) remove(pp); free(pp); goto done; }
+    if (pal_output_commit(&o.out, err)) { if (pp) remove(pp); free(pp); goto done; }
     free(pp);
-  } else if (pal_atomic_commit(&o.out, err)) goto done;
+  } else if (pal_output_commit(&o.out, err)) goto done;
   if (stats) for (int i = 0; i < n; i++) stats[i] = S[i].st;
   if (n_out) *n_out = o.n_out;
   rc = 0;
 done:
-  if (o.out.fp) pal_atomic_abort(&o.out);
-  if (o.have_prov) pal_atomic_abort(&o.prov);
+  if (o.out.fp) pal_output_abort(&o.out);
+  if (o.have_prov) pal_output_abort(&o.prov);
   pal_buf_free(&o.row);
   pal_buf_free(&pname);
   for (int i = 0; i < n; i++) {
     src_close(&S[i]);
     if (S[i].md) pcre2_match_data_free(S[i].md);
+    if (S[i].mctx) pcre2_match_context_free(S[i].mctx);
     if (S[i].re) pcre2_code_free(S[i].re);
     pal_buf_free(&S[i].clean);
     pal_buf_free(&S[i].qtext);

@@ -158,7 +158,16 @@ static int check_bounds(const char *file, int line, const pal_mix_source *s, pal
   return 0;
 }
 
+static int recipe(pal_mix_plan *m, const char *file, pal_strs *seen_keys, pal_error *err);
+
 int pal_mix_plan_recipe(pal_mix_plan *m, const char *file, pal_error *err) {
+  pal_strs seen = {0};
+  int rc = recipe(m, file, &seen, err);
+  pal_strs_free(&seen);
+  return rc;
+}
+
+static int recipe(pal_mix_plan *m, const char *file, pal_strs *seen, pal_error *err) {
   char *text;
   size_t len;
   if (pal_read_file(file, &text, &len, err)) return -1;
@@ -180,6 +189,7 @@ int pal_mix_plan_recipe(pal_mix_plan *m, const char *file, pal_error *err) {
       if (cur && !cur->path) return pal_errorf(err, "%s:%d: [source %s] has no path", file, cur_line, cur->name);
       if (cur && check_bounds(file, cur_line, cur, err)) return -1;
       cur = NULL;
+      seen->n = 0;   /* the keys of this section: one value each */
       char *end = strchr(line, ']');
       if (!end || trim(end + 1)[0]) return pal_errorf(err, "%s:%d: expected [mix] or [source NAME]", file, line_no);
       *end = 0;
@@ -210,6 +220,9 @@ int pal_mix_plan_recipe(pal_mix_plan *m, const char *file, pal_error *err) {
     if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') { val[vl - 1] = 0; val++; }
     if (!*key) return pal_errorf(err, "%s:%d: expected 'key = value'", file, line_no);
     if (section == NONE) return pal_errorf(err, "%s:%d: '%s' before any [mix] or [source NAME] section", file, line_no, key);
+    for (int i = 0; i < seen->n; i++)
+      if (!strcmp(seen->items[i], key)) return pal_errorf(err, "%s:%d: '%s' a second time in this section", file, line_no, key);
+    if (pal_strs_push(seen, key)) return pal_errorf(err, "out of memory");
     int rc;
     if (section == MIX) {
       rc = set_global_key(m, key, val, why, sizeof why);

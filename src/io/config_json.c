@@ -57,6 +57,10 @@ int pal_config_from_json(const char *text, size_t len, pal_config *cfg, const ch
   if (!root) return pal_errorf(err, "%s: not valid JSON", path);
   int rc = -1;
   if (!cJSON_IsObject(root)) { pal_errorf(err, "%s: not a JSON object", path); goto done; }
+  /* a key given twice: which one counts would be the parser's choice, not the file's */
+  for (const cJSON *a = root->child; a; a = a->next)
+    for (const cJSON *b = a->next; b && a->string; b = b->next)
+      if (b->string && !strcmp(a->string, b->string)) { pal_errorf(err, "%s: key \"%s\" appears twice", path, a->string); goto done; }
   if (want_string(root, "model_type", "gpt2", path, err) ||
       want_string(root, "activation_function", "gelu_new", path, err) ||
       want_bool(root, "scale_attn_weights", 1, path, err) ||

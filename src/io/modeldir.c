@@ -234,6 +234,17 @@ static int open_dir(pal_model_dir *md, const char *dir, int keep_narrow, pal_err
       else if (pal_st_to_f32(all[i].t, *slot, stpath, err)) goto done;
       w = (pal_wview){.dtype = PAL_DT_F32, .data = *slot, .rows = w.rows, .cols = w.cols};
     }
+    /* a NaN or infinity in a weight makes every output NaN: refused here, named (weights
+     * kept narrow in place are not scanned) */
+    if (*slot) {
+      size_t numel = (size_t)ti.n_elems, bad_at = pal_find_nonfinite(*slot, numel);
+      if (bad_at < numel) {
+        float v = (*slot)[bad_at];
+        pal_errorf(err, "%s: tensor '%s' holds a non-finite value (%s at element %zu of %zu): refusing the weights",
+                   stpath, ti.name, v != v ? "NaN" : v > 0 ? "+inf" : "-inf", bad_at, numel);
+        goto done;
+      }
+    }
     if (md->views) md->views[i] = w;
   }
   md->params.view = md->views;

@@ -18,22 +18,33 @@ static int32_t get_i32(const uint8_t *p) {
   return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 }
 
-static int write_header(pal_shard_writer *w, size_t count, pal_error *err) {
+static int write_header(pal_shard_writer *w, FILE *fp, size_t count, pal_error *err) {
   uint8_t h[HEADER_BYTES];
   memset(h, 0, sizeof h);
   put_i32(h, PAL_SHARD_MAGIC);
   put_i32(h + 4, SHARD_VERSION);
   put_i32(h + 8, (int32_t)count);
-  if (pal_fault_check(sizeof h, err, w->af.path)) return -1;
-  if (pal_io_fwrite(h, 1, sizeof h, w->af.fp) != sizeof h)
-    return pal_errorf(err, "%s: write failed: %s", w->af.path, strerror(errno));
+  if (pal_fault_check(sizeof h, err, w->out.name)) return -1;
+  if (pal_io_fwrite(h, 1, sizeof h, fp) != sizeof h)
+    return pal_errorf(err, "%s: write failed: %s", w->out.name, strerror(errno));
   return 0;
 }
 
 int pal_shard_writer_open(pal_shard_writer *w, const char *path, pal_error *err) {
   memset(w, 0, sizeof *w);
-  if (pal_atomic_open(&w->af, path, err)) return -1;
-  if (write_header(w, 0, err)) { pal_atomic_abort(&w->af); return -1; }
+  if (pal_output_open(&w->out, path, PAL_OUT_DASH, err)) return -1;
+  w->fp = w->out.fp;
+  if (!w->out.seekable) {
+    /* the count goes into the header, first: spool the tokens, then write both at close */
+    if (!(w->spool = tmpfile())) {
+      pal_errorf(err, "%s: cannot create a temporary file: %s", w->out.name, strerror(errno));
+      pal_shard_writer_abort(w);
+      return -1;
+    }
+    w->fp = w->spool;
+    return 0;
+  }
+  if (write_header(w, w->fp, 0, err)) { pal_shard_writer_abort(w); return -1; }
   return 0;
 }
 
@@ -42,36 +53,51 @@ int pal_shard_writer_add(pal_shard_writer *w, const int *tokens, size_t n, pal_e
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (tokens[i] < 0 || tokens[i] > 65535)
-      return pal_errorf(err, "%s: token %d does not fit a shard's uint16", w->af.path, tokens[i]);
+      return pal_errorf(err, "%s: token %d does not fit a shard's uint16", w->out.name, tokens[i]);
     buf[k++] = (uint8_t)tokens[i];
     buf[k++] = (uint8_t)(tokens[i] >> 8);
     if (k == sizeof buf || i + 1 == n) {
-      if (pal_fault_check(k, err, w->af.path)) return -1;
-      if (pal_io_fwrite(buf, 1, k, w->af.fp) != k)
-        return pal_errorf(err, "%s: write failed: %s", w->af.path, strerror(errno));
+      if (pal_fault_check(k, err, w->out.name)) return -1;
+      if (pal_io_fwrite(buf, 1, k, w->fp) != k)
+        return pal_errorf(err, "%s: write failed: %s", w->out.name, strerror(errno));
       k = 0;
     }
   }
   if (w->count + n > INT32_MAX)
-    return pal_errorf(err, "%s: more than %d tokens do not fit one shard", w->af.path, INT32_MAX);
+    return pal_errorf(err, "%s: more than %d tokens do not fit one shard", w->out.name, INT32_MAX);
   w->count += n;
   return 0;
 }
 
+/* header, then the spooled tokens, into the direct output */
+static int copy_spool(pal_shard_writer *w, pal_error *err) {
+  if (fflush(w->spool) != 0 || fseek(w->spool, 0, SEEK_SET) != 0)
+    return pal_errorf(err, "%s: temporary file: %s", w->out.name, strerror(errno));
+  if (write_header(w, w->out.fp, w->count, err)) return -1;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, w->spool)) > 0)
+    if (fwrite(buf, 1, n, w->out.fp) != n) return pal_errorf(err, "%s: write failed: %s", w->out.name, strerror(errno));
+  if (ferror(w->spool)) return pal_errorf(err, "%s: temporary file: read error", w->out.name);
+  return 0;
+}
+
 int pal_shard_writer_close(pal_shard_writer *w, pal_error *err) {
-  if (fflush(w->af.fp) != 0 || fseek(w->af.fp, 0, SEEK_SET) != 0) {
-    pal_errorf(err, "%s: write failed: %s", w->af.path, strerror(errno));
-    pal_atomic_abort(&w->af);
-    return -1;
-  }
-  if (write_header(w, w->count, err)) { pal_atomic_abort(&w->af); return -1; }
-  int rc = pal_atomic_commit(&w->af, err);
+  int rc;
+  if (w->spool) rc = copy_spool(w, err);
+  else if (fflush(w->fp) != 0 || fseek(w->fp, 0, SEEK_SET) != 0)
+    rc = pal_errorf(err, "%s: write failed: %s", w->out.name, strerror(errno));
+  else rc = write_header(w, w->fp, w->count, err);
+  if (rc) { pal_shard_writer_abort(w); return -1; }
+  if (w->spool) fclose(w->spool);
+  rc = pal_output_commit(&w->out, err);
   memset(w, 0, sizeof *w);
   return rc;
 }
 
 void pal_shard_writer_abort(pal_shard_writer *w) {
-  pal_atomic_abort(&w->af);
+  if (w->spool) fclose(w->spool);
+  pal_output_abort(&w->out);
   memset(w, 0, sizeof *w);
 }
 

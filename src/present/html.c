@@ -50,12 +50,23 @@ static const char *FORMAT_CSS =
   "@media print{html,body{background:#fff}body{padding:0}"
   "main{box-shadow:none;padding:0}figcaption{color:#000}@page{margin:2cm}}\n";
 
-int pal_format_html(const char *text, size_t len, const pal_format_opts *o, const char *title,
-                    const char *caption, pal_buf *out, pal_error *err) {
-  pal_lines lines;
-  if (pal_wrap(text, len, o, &lines, err)) return -1;
+typedef struct html_sink { pres_sink *k; int first; pal_error *err; } html_sink;
+
+static int html_line(void *ctx, const char *s, size_t len, int width) {
+  html_sink *h = ctx;
+  int rc = h->first ? 0 : pal_buf_append(h->k->buf, "\n", 1);
+  h->first = 0;
+  if (!rc) rc = pal_html_escape(h->k->buf, s, len);
+  if (rc) return pal_errorf(h->err, "format: out of memory");
+  return pres_sink_spill(h->k, h->err);
+}
+
+int pres_format_html_to(pres_sink *k, const char *text, size_t len, const pal_format_opts *o, const char *title,
+                        const char *caption, pal_error *err) {
   static const char *ALIGN[] = {"left", "center", "right"};
   const char *align = ALIGN[o->align >= PAL_ALIGN_LEFT && o->align <= PAL_ALIGN_RIGHT ? o->align : 0];
+  if (o->width < 1) return pal_errorf(err, "format: width must be at least 1 (got %d)", o->width);
+  pal_buf *out = k->buf;
   int rc = pal_buf_printf(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                                "<meta name=\"generator\" content=\"palimpsest format\">\n<title>");
@@ -67,18 +78,22 @@ int pal_format_html(const char *text, size_t len, const pal_format_opts *o, cons
     if (!rc) rc = pal_buf_printf(out, "</h1>\n");
   }
   if (!rc) rc = pal_buf_printf(out, "<figure>\n<div class=\"text %s\">", align);
-  for (size_t i = 0; i < lines.n && !rc; i++) {
-    const pal_line *l = &lines.items[i];
-    if (i > 0) rc = pal_buf_append(out, "\n", 1);
-    if (!rc) rc = pal_html_escape(out, lines.text + l->start, l->len);
-  }
-  if (!rc) rc = pal_buf_printf(out, "</div>\n");
+  if (rc) return pal_errorf(err, "format: out of memory");
+  html_sink h = {k, 1, err};
+  if (pres_wrap_each(text, len, o, html_line, &h, err)) return -1;
+  rc = pal_buf_printf(out, "</div>\n");
   if (!rc && caption && *caption) {
     rc = pal_buf_printf(out, "<figcaption>");
     if (!rc) rc = pres_esc(out, caption);
     if (!rc) rc = pal_buf_printf(out, "</figcaption>\n");
   }
   if (!rc) rc = pal_buf_printf(out, "</figure>\n</main>\n</body>\n</html>\n");
-  pal_lines_free(&lines);
-  return rc ? pal_errorf(err, "format: out of memory") : 0;
+  if (rc) return pal_errorf(err, "format: out of memory");
+  return pres_sink_end(k, err);
+}
+
+int pal_format_html(const char *text, size_t len, const pal_format_opts *o, const char *title,
+                    const char *caption, pal_buf *out, pal_error *err) {
+  pres_sink k = {out, NULL, NULL};
+  return pres_format_html_to(&k, text, len, o, title, caption, err);
 }

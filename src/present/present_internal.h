@@ -3,6 +3,7 @@
 #ifndef PAL_PRESENT_INTERNAL_H
 #define PAL_PRESENT_INTERNAL_H
 #include <stddef.h>
+#include <stdio.h>
 #include <cjson/cJSON.h>
 #include "palimpsest/present.h"
 
@@ -21,6 +22,20 @@ int pres_jsonl_each(const char *path, const char *data, size_t len, pres_jsonl_f
 /* Field readers: the value when present and of the right type, else the fallback. */
 double      pres_num(const cJSON *obj, const char *key, double fallback);
 const char *pres_str(const cJSON *obj, const char *key, const char *fallback);
+
+/* ---- Formatting as a stream (wrap.c, html.c) */
+/* One wrapped line (len 0: a stanza break); returns 0 to go on, -1 with err filled. */
+typedef int (*pres_line_fn)(void *ctx, const char *s, size_t len, int width);
+/* pal_wrap's lines, handed to fn one at a time as they are made (nothing kept). */
+int pres_wrap_each(const char *text, size_t len, const pal_format_opts *o, pres_line_fn fn, void *ctx,
+                   pal_error *err);
+/* Where formatted bytes go: appended to buf; with fp, buf is written out whenever it holds
+ * 64 KB (spill) and at the end, so a page of any size takes bounded memory. */
+typedef struct pres_sink { pal_buf *buf; FILE *fp; const char *name; } pres_sink;
+int pres_sink_spill(pres_sink *k, pal_error *err);
+int pres_sink_end(pres_sink *k, pal_error *err);
+int pres_format_html_to(pres_sink *k, const char *text, size_t len, const pal_format_opts *o, const char *title,
+                        const char *caption, pal_error *err);
 
 /* Escapes a NUL-terminated string (NULL = nothing). */
 int pres_esc(pal_buf *out, const char *s);

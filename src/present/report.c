@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "palimpsest/output.h"
 #include "present/present_internal.h"
 
 typedef struct series_buf { char name[160]; pres_point *pts; size_t n, cap; } series_buf;
@@ -290,4 +291,19 @@ int pal_report_html(const pal_report_opts *o, pal_buf *out, pal_error *err) {
                      PAL_VERSION))
     return pal_errorf(err, "report: out of memory");
   return 0;
+}
+
+int pal_report_write(const pal_report_opts *o, const char *out_path, size_t *bytes, pal_error *err) {
+  pal_strs ins = {0};
+  int rc = pal_strs_push(&ins, o->run_dir);
+  for (int i = 0; i < o->n_sweeps; i++) rc |= pal_strs_push(&ins, o->sweeps[i]);
+  for (int i = 0; i < o->n_weaves; i++) rc |= pal_strs_push(&ins, o->weaves[i]);
+  pal_buf html = {0};
+  if (rc) rc = pal_errorf(err, "out of memory");
+  else if (!(rc = pal_output_check(out_path, ins.items, ins.n, err)) && !(rc = pal_report_html(o, &html, err)))
+    rc = pal_output_write(out_path, html.data, html.len, PAL_OUT_DASH, err);
+  if (!rc && bytes) *bytes = html.len;
+  pal_buf_free(&html);
+  pal_strs_free(&ins);
+  return rc;
 }

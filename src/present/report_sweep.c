@@ -97,24 +97,64 @@ static int measure(pal_buf *out, const char *name, double v, const char *fmt) {
   return rc | pal_buf_printf(out, "</span> ");
 }
 
+/* Sorting an index of the items: by row (step, checkpoint), then temperature, then file order
+ * (so a cell's samples keep the order they were written in). */
+static const sweep_item *g_items;   /* qsort has no context argument; the report is single-threaded */
+static int cmp_item_row(const void *a, const void *b) {
+  const sweep_item *x = &g_items[*(const size_t *)a], *y = &g_items[*(const size_t *)b];
+  row rx = {x->step, x->ckpt}, ry = {y->step, y->ckpt};
+  int c = cmp_row(&rx, &ry);
+  if (!c) c = same_num(x->temp, y->temp) ? 0 : cmp_double(&x->temp, &y->temp);
+  if (!c) c = (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+  return c;
+}
+static int same_row(const sweep_item *x, const sweep_item *y) { return same_num(x->step, y->step) && !strcmp(x->ckpt, y->ckpt); }
+
+static int write_sample(pal_buf *out, const sweep_item *it) {
+  int rc = pal_buf_printf(out, "<div class=\"sample%s\">", it->degenerate ? " degenerate" : "");
+  rc |= pal_buf_printf(out, "<div class=\"text\">");
+  rc |= pres_esc(out, it->text);
+  rc |= pal_buf_printf(out, "</div><div class=\"measures\">");
+  if (!isnan(it->seed)) rc |= pal_buf_printf(out, "<span class=\"m\">sample %d, seed %.0f</span> ", it->sample, it->seed);
+  rc |= measure(out, "distinct-1", it->d1, "%.2f");
+  rc |= measure(out, "distinct-2", it->d2, "%.2f");
+  rc |= measure(out, "longest repeat", it->longest, "%.0f");
+  rc |= measure(out, "repeat share", it->share, "%.2f");
+  if (it->degenerate) rc |= pal_buf_printf(out, "<span class=\"flag\">degenerate</span>");
+  return rc | pal_buf_printf(out, "</div></div>");
+}
+
+static int write_row_head(pal_buf *out, const sweep_item *it) {
+  int rc = pal_buf_printf(out, "<tr><th scope=\"row\">");
+  if (!isnan(it->step)) rc |= pal_buf_printf(out, "step %.0f<br>", it->step);
+  const char *base = strrchr(it->ckpt, '/');
+  base = base && base[1] ? base + 1 : it->ckpt;
+  rc |= pal_buf_printf(out, "<span class=\"path\" title=\"");
+  rc |= pres_esc(out, it->ckpt);
+  rc |= pal_buf_printf(out, "\">");
+  rc |= pres_esc(out, base);
+  return rc | pal_buf_printf(out, "</span></th>");
+}
+
+/* The grid in time and size linear in the records (n log n for the sorts): the items sorted
+ * once, each row a run of them. A sparse sweep (far more cells than samples: every record its
+ * own checkpoint and temperature) is set as one cell per row holding what it has, each sample
+ * labelled with its temperature, instead of a grid of empty cells. */
 static int write_grid(pal_buf *out, const sweep_set *s) {
   int rc = 0;
   size_t n_rows = 0, n_cols = 0, n_deg = 0;
-  row *rows = calloc(s->n + 1, sizeof *rows);
+  size_t *ix = malloc((s->n + 1) * sizeof *ix);
   double *cols = calloc(s->n + 1, sizeof *cols);
-  if (!rows || !cols) { free(rows); free(cols); return -1; }
+  if (!ix || !cols) { free(ix); free(cols); return -1; }
+  for (size_t i = 0; i < s->n; i++) { ix[i] = i; cols[i] = s->items[i].temp; n_deg += s->items[i].degenerate; }
+  g_items = s->items;
+  qsort(ix, s->n, sizeof *ix, cmp_item_row);
+  qsort(cols, s->n, sizeof *cols, cmp_double);
   for (size_t i = 0; i < s->n; i++) {
-    const sweep_item *it = &s->items[i];
-    n_deg += it->degenerate;
-    int seen = 0;
-    for (size_t r = 0; r < n_rows && !seen; r++) seen = same_num(rows[r].step, it->step) && !strcmp(rows[r].ckpt, it->ckpt);
-    if (!seen) rows[n_rows++] = (row){it->step, it->ckpt};
-    seen = 0;
-    for (size_t c = 0; c < n_cols && !seen; c++) seen = same_num(cols[c], it->temp);
-    if (!seen) cols[n_cols++] = it->temp;
+    if (!n_cols || !same_num(cols[n_cols - 1], cols[i])) cols[n_cols++] = cols[i];
+    if (!i || !same_row(&s->items[ix[i - 1]], &s->items[ix[i]])) n_rows++;
   }
-  qsort(rows, n_rows, sizeof *rows, cmp_row);
-  qsort(cols, n_cols, sizeof *cols, cmp_double);
+  int sparse = (double)n_rows * (double)n_cols > 4.0 * (double)s->n + 64;
   const sweep_item *first = &s->items[0];
   if (first->prompt[0]) {
     rc |= pal_buf_printf(out, "<p class=\"prompt\">Prompt: <q>");
@@ -129,51 +169,46 @@ static int write_grid(pal_buf *out, const sweep_set *s) {
   rc |= pal_buf_printf(out, "<p class=\"summary\">%zu samples over %zu checkpoint%s \xC3\x97 %zu temperature%s; "
                             "%zu flagged degenerate.</p>\n", s->n, n_rows, n_rows == 1 ? "" : "s", n_cols,
                        n_cols == 1 ? "" : "s", n_deg);
-  rc |= pal_buf_printf(out, "<div class=\"gridwrap\"><table class=\"sweep\" style=\"min-width:%zurem\">\n"
-                            "<thead><tr><th class=\"rowhead\">checkpoint</th>", 9 + 15 * n_cols);
-  for (size_t c = 0; c < n_cols; c++)
-    rc |= isnan(cols[c]) ? pal_buf_printf(out, "<th>temperature ?</th>")
-                         : pal_buf_printf(out, "<th>temperature %.3g</th>", cols[c]);
+  if (sparse)
+    rc |= pal_buf_printf(out, "<div class=\"gridwrap\"><table class=\"sweep sparse\">\n<thead><tr><th class=\"rowhead\">"
+                              "checkpoint</th><th>samples (few share a checkpoint and a temperature)</th>");
+  else {
+    rc |= pal_buf_printf(out, "<div class=\"gridwrap\"><table class=\"sweep\" style=\"min-width:%zurem\">\n"
+                              "<thead><tr><th class=\"rowhead\">checkpoint</th>", 9 + 15 * n_cols);
+    for (size_t c = 0; c < n_cols; c++)
+      rc |= isnan(cols[c]) ? pal_buf_printf(out, "<th>temperature ?</th>")
+                           : pal_buf_printf(out, "<th>temperature %.3g</th>", cols[c]);
+  }
   rc |= pal_buf_printf(out, "</tr></thead>\n<tbody>\n");
-  for (size_t r = 0; r < n_rows; r++) {
-    rc |= pal_buf_printf(out, "<tr><th scope=\"row\">");
-    if (!isnan(rows[r].step)) rc |= pal_buf_printf(out, "step %.0f<br>", rows[r].step);
-    const char *base = strrchr(rows[r].ckpt, '/');
-    base = base && base[1] ? base + 1 : rows[r].ckpt;
-    rc |= pal_buf_printf(out, "<span class=\"path\" title=\"");
-    rc |= pres_esc(out, rows[r].ckpt);
-    rc |= pal_buf_printf(out, "\">");
-    rc |= pres_esc(out, base);
-    rc |= pal_buf_printf(out, "</span></th>");
-    for (size_t c = 0; c < n_cols; c++) {
-      int any = 0, deg = 0;
-      for (size_t i = 0; i < s->n; i++) {
-        const sweep_item *it = &s->items[i];
-        if (same_num(it->temp, cols[c]) && same_num(it->step, rows[r].step) && !strcmp(it->ckpt, rows[r].ckpt)) { any = 1; deg |= it->degenerate; }
+  for (size_t r0 = 0, r1; r0 < s->n && !rc; r0 = r1) {
+    const sweep_item *head = &s->items[ix[r0]];
+    for (r1 = r0 + 1; r1 < s->n && same_row(head, &s->items[ix[r1]]); r1++) {}
+    rc |= write_row_head(out, head);
+    if (sparse) {
+      int deg = 0;
+      for (size_t i = r0; i < r1; i++) deg |= s->items[ix[i]].degenerate;
+      rc |= pal_buf_printf(out, "<td class=\"cell%s\">", deg ? " degenerate" : "");
+      for (size_t i = r0; i < r1; i++) {
+        const sweep_item *it = &s->items[ix[i]];
+        rc |= isnan(it->temp) ? pal_buf_printf(out, "<p class=\"t\">temperature ?</p>")
+                              : pal_buf_printf(out, "<p class=\"t\">temperature %.3g</p>", it->temp);
+        rc |= write_sample(out, it);
       }
-      rc |= pal_buf_printf(out, "<td class=\"cell%s%s\">", deg ? " degenerate" : "", any ? "" : " missing");
-      for (size_t i = 0; i < s->n; i++) {
-        const sweep_item *it = &s->items[i];
-        if (!same_num(it->temp, cols[c]) || !same_num(it->step, rows[r].step) || strcmp(it->ckpt, rows[r].ckpt)) continue;
-        rc |= pal_buf_printf(out, "<div class=\"sample%s\">", it->degenerate ? " degenerate" : "");
-        rc |= pal_buf_printf(out, "<div class=\"text\">");
-        rc |= pres_esc(out, it->text);
-        rc |= pal_buf_printf(out, "</div><div class=\"measures\">");
-        if (!isnan(it->seed)) rc |= pal_buf_printf(out, "<span class=\"m\">sample %d, seed %.0f</span> ", it->sample, it->seed);
-        rc |= measure(out, "distinct-1", it->d1, "%.2f");
-        rc |= measure(out, "distinct-2", it->d2, "%.2f");
-        rc |= measure(out, "longest repeat", it->longest, "%.0f");
-        rc |= measure(out, "repeat share", it->share, "%.2f");
-        if (it->degenerate) rc |= pal_buf_printf(out, "<span class=\"flag\">degenerate</span>");
-        rc |= pal_buf_printf(out, "</div></div>");
-      }
-      if (!any) rc |= pal_buf_printf(out, "<span class=\"none\">\xE2\x80\x94</span>");
+      rc |= pal_buf_printf(out, "</td>");
+    }
+    for (size_t c = 0, i = r0; !sparse && c < n_cols; c++) {   /* the row's items are in column order */
+      size_t c0 = i;
+      int deg = 0;
+      while (i < r1 && same_num(s->items[ix[i]].temp, cols[c])) deg |= s->items[ix[i++]].degenerate;
+      rc |= pal_buf_printf(out, "<td class=\"cell%s%s\">", deg ? " degenerate" : "", i > c0 ? "" : " missing");
+      for (size_t k = c0; k < i; k++) rc |= write_sample(out, &s->items[ix[k]]);
+      if (i == c0) rc |= pal_buf_printf(out, "<span class=\"none\">\xE2\x80\x94</span>");
       rc |= pal_buf_printf(out, "</td>");
     }
     rc |= pal_buf_printf(out, "</tr>\n");
   }
   rc |= pal_buf_printf(out, "</tbody></table></div>\n");
-  free(rows);
+  free(ix);
   free(cols);
   return rc ? -1 : 0;
 }

@@ -61,7 +61,9 @@ static int log_line(cJSON *o, void *ctx) {
     l->tx[l->n_train] = step;
     l->ty[l->n_train++] = loss;
   } else if (!strcmp(type, "val") && loss >= 0 && src) {
-    pal_buf_printf(&l->val, "%s{\"step\":%.0f,\"loss\":%.6g,\"source\":", l->first_val++ ? "," : "", step, loss);
+    pal_buf_printf(&l->val, "%s{\"step\":%.0f,\"loss\":", l->first_val++ ? "," : "", step);
+    pal_json_num(&l->val, "%.6g", loss);
+    pal_buf_append(&l->val, ",\"source\":", 10);
     pal_json_cstr(&l->val, src);
     pal_buf_append(&l->val, "}", 1);
   } else if (!strcmp(type, "swap") && src) {

@@ -1,10 +1,16 @@
 /* train.c: learning a byte-level BPE: GPT-2's pre-tokenization, unique words counted once,
  * then merges by pair count kept up to date incrementally (only words that hold the merged
  * pair are touched; a lazy max-heap picks the next pair). Never rescans the corpus per merge. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "tokenizer/tok_internal.h"
 
 /* ---- unique words: bytes -> count */
@@ -206,6 +212,67 @@ static int append_vocab_string(pal_buf *b, const uint8_t *bytes, size_t n) {
   return rc;
 }
 
+/* ---- the output folder: vocab.json and merges.txt appear together or not at all */
+
+/* 0: dir is missing or empty; 1: it holds a tokenizer only (vocab.json, merges.txt);
+ * -1 with err: a file, or a folder holding anything else (a model, a run). */
+static int out_dir_state(const char *dir, pal_error *err) {
+  struct stat st;
+  if (stat(dir, &st) != 0) return 0;
+  if (!S_ISDIR(st.st_mode)) return pal_errorf(err, "%s: exists and is not a directory", dir);
+  DIR *d = opendir(dir);
+  if (!d) return pal_errorf(err, "%s: cannot read: %s", dir, strerror(errno));
+  int state = 0;
+  struct dirent *e;
+  while (state >= 0 && (e = readdir(d)) != NULL) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (!strcmp(e->d_name, "vocab.json") || !strcmp(e->d_name, "merges.txt")) state = 1;
+    else state = pal_errorf(err, "%s: holds %s: not a tokenizer folder (a model's or a run's tokenizer is never "
+                            "replaced; write to a new folder)", dir, e->d_name);
+  }
+  closedir(d);
+  return state;
+}
+
+static int write_in(const char *dir, const char *name, const pal_buf *b, pal_error *err) {
+  char p[PATH_MAX];
+  if (pal_pathf(p, sizeof p, "%s/%s", dir, name)) return pal_errorf(err, "%s: path too long", dir);
+  return pal_write_file_atomic(p, b->data ? b->data : "", b->len, err);
+}
+
+static void remove_tree_pair(const char *dir) {
+  char p[PATH_MAX];
+  if (!pal_pathf(p, sizeof p, "%s/vocab.json", dir)) unlink(p);
+  if (!pal_pathf(p, sizeof p, "%s/merges.txt", dir)) unlink(p);
+  rmdir(dir);
+}
+
+/* Both files into DIR.tmp.PID/ (each fsynced), then that folder under DIR in one rename: over
+ * a missing or empty DIR directly, over an existing tokenizer by exchanging the two folders
+ * (renameat2 RENAME_EXCHANGE) and removing the old pair. A full disk or a crash at any moment
+ * leaves the old pair or the new one, never one of each. */
+static int publish_pair(const char *dir, const pal_buf *v, const pal_buf *m, pal_error *err) {
+  char tmp[PATH_MAX], parent[PATH_MAX];
+  if (pal_pathf(tmp, sizeof tmp, "%s.tmp.%ld", dir, (long)getpid()) || pal_pathf(parent, sizeof parent, "%s", dir))
+    return pal_errorf(err, "%s: path too long", dir);
+  int state = out_dir_state(dir, err);
+  if (state < 0) return -1;
+  remove_tree_pair(tmp);
+  if (mkdir(tmp, 0777) != 0) return pal_errorf(err, "%s: cannot create: %s", tmp, strerror(errno));
+  int rc = write_in(tmp, "merges.txt", m, err);
+  if (!rc) rc = write_in(tmp, "vocab.json", v, err);
+  if (!rc) rc = pal_fsync_dir(tmp, err);
+  if (!rc && state == 0 && rename(tmp, dir) != 0)
+    rc = pal_errorf(err, "%s: cannot rename %s into place: %s", dir, tmp, strerror(errno));
+  if (!rc && state == 1) {
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) != 0)
+      rc = pal_errorf(err, "%s: cannot replace the tokenizer in one step: %s", dir, strerror(errno));
+  }
+  remove_tree_pair(tmp);  /* after an exchange: the old pair; after a failure: the new one */
+  if (!rc) rc = pal_fsync_dir(dirname(parent), err);
+  return rc;
+}
+
 static int write_outputs(const char *dir, const pal_buf *tok_bytes, const uint32_t *off, int n_tok,
                          const int *merge_a, const int *merge_b, int n_merges, pal_error *err) {
   pal_buf v = {0}, m = {0};
@@ -228,15 +295,7 @@ static int write_outputs(const char *dir, const pal_buf *tok_bytes, const uint32
     free(sb);
   }
   if (rc) { pal_buf_free(&v); pal_buf_free(&m); return pal_errorf(err, "%s: out of memory", dir); }
-  size_t n = strlen(dir) + 16;
-  char *pv = malloc(n), *pm = malloc(n);
-  if (pv && pm) {
-    snprintf(pv, n, "%s/vocab.json", dir);
-    snprintf(pm, n, "%s/merges.txt", dir);
-    rc = pal_write_file_atomic(pm, m.data, m.len, err);
-    if (!rc) rc = pal_write_file_atomic(pv, v.data, v.len, err);
-  } else rc = pal_errorf(err, "%s: out of memory", dir);
-  free(pv); free(pm);
+  rc = publish_pair(dir, &v, &m, err);
   pal_buf_free(&v);
   pal_buf_free(&m);
   return rc;
@@ -391,8 +450,11 @@ int pal_bpe_train(const char *const *paths, int n_paths, const pal_bpe_train_opt
   int vocab_size = opts->vocab_size;
   if (vocab_size < 257 || vocab_size > 1 << 24)
     return pal_errorf(err, "--vocab-size %d: must be between 257 (256 bytes + <|endoftext|>) and %d", vocab_size, 1 << 24);
-  struct stat st;
-  if (stat(out_dir, &st) == 0 && !S_ISDIR(st.st_mode)) return pal_errorf(err, "%s: exists and is not a directory", out_dir);
+  /* refused before the work, not after it: a folder of other files, or a tokenizer without force */
+  int state = out_dir_state(out_dir, err);
+  if (state < 0) return -1;
+  if (state == 1 && !opts->force)
+    return pal_errorf(err, "%s: already holds a tokenizer (use --force to replace it)", out_dir);
   bpe t = {.min_count = opts->min_count > 0 ? opts->min_count : 2, .err = err};
   t.wt.slots = calloc(1024, sizeof *t.wt.slots);
   t.wt.mask = 1023;
@@ -416,7 +478,6 @@ int pal_bpe_train(const char *const *paths, int n_paths, const pal_bpe_train_opt
     if (top.count < t.min_count) break;
     if (merge(&t, r, (int)(top.key >> 32), (int)(uint32_t)top.key)) goto done;
   }
-  if (pal_io_mkdir(out_dir, 0777) != 0 && errno != EEXIST) { pal_errorf(err, "%s: cannot create: %s", out_dir, strerror(errno)); goto done; }
   if (write_outputs(out_dir, &t.tok_bytes, t.off, 256 + t.n_merges, t.merge_a, t.merge_b, t.n_merges, err)) goto done;
   if (n_merges_out) *n_merges_out = t.n_merges;
   rc = 0;

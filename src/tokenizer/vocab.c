@@ -256,6 +256,12 @@ static int load_merges(pal_tokenizer *tok, const char *path, const int16_t cp_to
     p = line_end + (nl ? 1 : 0);
   }
   tok->n_merges = rank;
+  /* an empty or truncated merges.txt beside a full vocabulary: most tokens unreachable */
+  if (rank == 0 && tok->n_vocab - (tok->eot >= 0) > 256) {
+    pal_errorf(err, "%s: no merges, but the vocabulary has %d tokens beyond the 256 bytes (empty or truncated?)",
+               path, tok->n_vocab - (tok->eot >= 0) - 256);
+    goto done;
+  }
   rc = 0;
 done:
   free(buf);

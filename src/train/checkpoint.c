@@ -32,9 +32,10 @@ static int state_json(const pal_trainer *tr, pal_buf *b) {
   long s = tr->step;
   int active = s > 0 ? tr->source_at_step[s - 1] : (pal_curriculum_source(o, tr->n_sources, 1) > 0 ? pal_curriculum_source(o, tr->n_sources, 1) : 0);
   pal_buf_printf(b, "{\n  \"format\": \"palimpsest-trainer-state\",\n  \"version\": 1,\n  \"step\": %ld,\n"
-                    "  \"total_steps\": %ld,\n  \"optimizer_step\": %ld,\n  \"lr\": %.9g,\n  \"loss\": %.9g,\n"
-                    "  \"elapsed_s\": %.3f,\n  \"tokens_seen\": %.0f,\n",
-                 s, o->steps, tr->opt.step, tr->last_lr, s > 0 ? tr->loss_history[s - 1] : 0.0f,
+                    "  \"total_steps\": %ld,\n  \"optimizer_step\": %ld,\n  \"lr\": %.9g,\n  \"loss\": ",
+                 s, o->steps, tr->opt.step, tr->last_lr);
+  pal_json_num(b, "%.9g", s > 0 ? tr->loss_history[s - 1] : 0.0f);
+  pal_buf_printf(b, ",\n  \"elapsed_s\": %.3f,\n  \"tokens_seen\": %.0f,\n",
                  pal_trainer_elapsed(tr), (double)s * o->batch * o->seq * o->grad_accum);
   pal_buf_printf(b, "  \"rng\": [\"%" PRIu64 "\", \"%" PRIu64 "\", \"%" PRIu64 "\", \"%" PRIu64 "\"],\n",
                  tr->rng.s[0], tr->rng.s[1], tr->rng.s[2], tr->rng.s[3]);
@@ -55,7 +56,10 @@ static int state_json(const pal_trainer *tr, pal_buf *b) {
                    src->n_tokens, src->n_train, src->n_tokens - src->n_train);
   }
   pal_buf_printf(b, "\n  ],\n  \"loss_history\": [");
-  for (long i = 0; i < s; i++) pal_buf_printf(b, "%s%.9g", i ? ", " : "", tr->loss_history[i]);
+  for (long i = 0; i < s; i++) {
+    if (i) pal_buf_append(b, ", ", 2);
+    pal_json_num(b, "%.9g", tr->loss_history[i]);   /* a diverged step's NaN is null */
+  }
   pal_buf_printf(b, "],\n  \"source_at_step\": [");
   for (long i = 0; i < s; i++) pal_buf_printf(b, "%s%d", i ? ", " : "", tr->source_at_step[i]);
   return pal_buf_printf(b, "]\n}\n");
@@ -222,8 +226,16 @@ static int load_state(pal_trainer *tr, const char *path, pal_error *err) {
     goto done;
   }
   long s = (long)step->valuedouble;
-  if (cJSON_GetArraySize(pos) != tr->n_sources || cJSON_GetArraySize(srcs) != tr->n_sources) {
+  if (cJSON_GetArraySize(srcs) != tr->n_sources) {
     pal_errorf(err, "%s: the checkpoint has %d sources, this run %d", path, cJSON_GetArraySize(srcs), tr->n_sources);
+    goto done;
+  }
+  if (cJSON_GetArraySize(pos) != tr->n_sources) {
+    pal_errorf(err, "%s: data_position has %d entries for the %d sources", path, cJSON_GetArraySize(pos), tr->n_sources);
+    goto done;
+  }
+  if (ostep->valuedouble != step->valuedouble) {   /* one AdamW step per training step, always */
+    pal_errorf(err, "%s: optimizer_step %.0f differs from step %ld (an edited or foreign state)", path, ostep->valuedouble, s);
     goto done;
   }
   for (int i = 0; i < tr->n_sources; i++) {
@@ -240,6 +252,10 @@ static int load_state(pal_trainer *tr, const char *path, pal_error *err) {
   }
   for (int i = 0; i < 4; i++)
     if (get_u64(cJSON_GetArrayItem(rng, i), &tr->rng.s[i])) { pal_errorf(err, "%s: malformed rng", path); goto done; }
+  if (!(tr->rng.s[0] | tr->rng.s[1] | tr->rng.s[2] | tr->rng.s[3])) {   /* xoshiro256** would give zeros forever */
+    pal_errorf(err, "%s: the rng state is all zero (no seeded xoshiro256** state is)", path);
+    goto done;
+  }
   for (int i = 0; i < tr->n_sources; i++) {
     pal_loader_pos p;
     const cJSON *o = cJSON_GetArrayItem(pos, i);
@@ -252,11 +268,11 @@ static int load_state(pal_trainer *tr, const char *path, pal_error *err) {
   tr->step = 0;
   for (long i = 0; i < s; i++) {
     const cJSON *l = cJSON_GetArrayItem(lh, (int)i), *src = cJSON_GetArrayItem(sa, (int)i);
-    if (!cJSON_IsNumber(l) || !cJSON_IsNumber(src) || src->valuedouble < 0 || src->valuedouble >= tr->n_sources) {
+    if (!(cJSON_IsNumber(l) || cJSON_IsNull(l)) || !cJSON_IsNumber(src) || src->valuedouble < 0 || src->valuedouble >= tr->n_sources) {
       pal_errorf(err, "%s: malformed loss_history/source_at_step", path);
       goto done;
     }
-    if (pal_trainer_history_push(tr, (float)l->valuedouble, (int)src->valuedouble)) { pal_errorf(err, "out of memory"); goto done; }
+    if (pal_trainer_history_push(tr, cJSON_IsNull(l) ? NAN : (float)l->valuedouble, (int)src->valuedouble)) { pal_errorf(err, "out of memory"); goto done; }
     tr->step = i + 1;
   }
   tr->opt.step = (long)ostep->valuedouble;

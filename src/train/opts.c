@@ -24,6 +24,8 @@ int pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_s
   if (o->seq > cfg->n_ctx)
     return pal_errorf(err, "--seq %d is longer than the model's n_positions (%d)", o->seq, cfg->n_ctx);
   if (!(o->lr >= 0) || !(o->min_lr >= 0)) return pal_errorf(err, "--lr and --min-lr must be >= 0");
+  if (o->schedule != PAL_LR_CONSTANT && o->min_lr > o->lr)
+    return pal_errorf(err, "--min-lr %g is greater than --lr %g (the schedule would rise)", (double)o->min_lr, (double)o->lr);
   if (o->warmup < 0) return pal_errorf(err, "--warmup must be >= 0");
   if (!(o->weight_decay >= 0)) return pal_errorf(err, "--weight-decay must be >= 0");
   if (!(o->grad_clip >= 0)) return pal_errorf(err, "--grad-clip must be >= 0 (0 = off)");

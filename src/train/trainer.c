@@ -221,7 +221,9 @@ static int log_val(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *err
     tr->line.len = 0;
     pal_buf_printf(&tr->line, "{\"type\":\"val\",\"step\":%ld,\"source\":", tr->step);
     pal_json_cstr(&tr->line, tr->sources[s].name);
-    pal_buf_printf(&tr->line, ",\"loss\":%.9g}", losses[s]);
+    pal_buf_printf(&tr->line, ",\"loss\":");
+    pal_json_num(&tr->line, "%.9g", losses[s]);
+    pal_buf_append(&tr->line, "}", 1);
     rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
   }
   if (rc == 0 && hooks && hooks->on_val) hooks->on_val(hooks->ctx, tr->step, tr->n_sources, losses, names);
@@ -268,8 +270,11 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
       return pal_errorf(err, "%s; stopped before any checkpoint was saved", msg);
     }
     tr->line.len = 0;
-    pal_buf_printf(&tr->line, "{\"type\":\"train\",\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"grad_norm\":%.9g,"
-                       "\"tokens_per_s\":%.1f,\"source\":", info.step, info.loss, info.lr, info.grad_norm, info.tokens_per_s);
+    pal_buf_printf(&tr->line, "{\"type\":\"train\",\"step\":%ld,\"loss\":", info.step);
+    pal_json_num(&tr->line, "%.9g", info.loss);   /* JSON has no NaN: a diverged step logs null */
+    pal_buf_printf(&tr->line, ",\"lr\":%.9g,\"grad_norm\":", info.lr);
+    pal_json_num(&tr->line, "%.9g", info.grad_norm);
+    pal_buf_printf(&tr->line, ",\"tokens_per_s\":%.1f,\"source\":", info.tokens_per_s);
     pal_json_cstr(&tr->line, tr->sources[info.source].name);
     pal_buf_printf(&tr->line, ",\"elapsed_s\":%.3f}", info.elapsed_s);
     int rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");

@@ -1,5 +1,6 @@
 /* json.c: writing JSON strings, the one escaper of the project (records, run.json,
  * trainer_state.json, vocab.json). Reading JSON is cJSON's job. Never fails but on memory. */
+#include <math.h>
 #include <string.h>
 #include "palimpsest/util.h"
 
@@ -23,3 +24,11 @@ int pal_json_str(pal_buf *b, const char *s, size_t len) {
 }
 
 int pal_json_cstr(pal_buf *b, const char *s) { return pal_json_str(b, s, s ? strlen(s) : 0); }
+
+int pal_json_num(pal_buf *b, const char *fmt, double v) {
+  if (!isfinite(v)) return pal_buf_append(b, "null", 4);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  return pal_buf_printf(b, fmt, v);
+#pragma GCC diagnostic pop
+}

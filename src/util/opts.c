@@ -88,6 +88,7 @@ int pal_opt_set(pal_opt *o, const char *v, pal_error *err) {
   case PAL_OPT_U64: {
     long x = strtol(v, &end, 10);
     if (errno || !*v || *end) return pal_errorf(err, "--%s: '%s' is not an integer", o->name, v);
+    if (o->kind == PAL_OPT_U64 && x < 0) return pal_errorf(err, "--%s: '%s' is negative (0 or more)", o->name, v);
     if (o->kind == PAL_OPT_LONG) *(long *)o->dest = x; else *(uint64_t *)o->dest = (uint64_t)x;
     break;
   }

@@ -45,4 +45,15 @@ check_fails "--center with --align left" "contradicts" $PAL format --center --al
 check_fails "no input" "input" $PAL format
 check_fails "unknown flag" "unknown flag" $PAL format --frobnicate "$TMP/fox.txt"
 check "--help exits 0" $PAL format --help
+# bounded memory (issue 17, defect 8): every character on its own line, padded to the middle
+# of a 100,000-column page: 250 MB of output, streamed (peak memory stays near the input's)
+python3 -c "print('a ' * 5000)" >"$TMP/chars.txt"
+rss_kb=$(python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' $PAL format --width 1 --center --page-width 100000 "$TMP/chars.txt")
+check "format --width 1 --center --page-width 100000: 250 MB out in under 64 MB of memory (got ${rss_kb:-?} KB)" \
+  test "${rss_kb:-999999}" -lt 65536
+check_eq "...and the lines are right" "$(printf '%49999s%s' '' a)" "$($PAL format --width 1 --center --page-width 100000 "$TMP/chars.txt" | sed -n 4999p)"
+check "--html streams too" bash -c "$PAL format --html --width 1 '$TMP/chars.txt' | tail -1 | grep -q '</html>'"
 done_tests

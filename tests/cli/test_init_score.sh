@@ -109,4 +109,27 @@ check_fails "zero layers in config.json" "config.json: n_layer" $PAL score --mod
 sed -i 's/"n_layer": 0/"n_layer": 2/; s/"n_embd": 24/"n_embd": 28/' "$TMP/bad/config.json"
 check_fails "shapes that disagree with config.json" "tensor 'wte.weight' has shape \[97, 24\] but config.json makes it \[97, 28\]" $PAL score --model "$TMP/bad" --ids 1,2
 check_fails "not a model directory" "no such directory" $PAL score --model "$TMP/none" --ids 1,2
+# non-finite weights are refused at load, the tensor named (issue 17, defect 9)
+$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32 --out $TMP/nan --seed 1 >/dev/null 2>&1
+poke() {  # poke DIR TENSOR VALUE: sets element 3 of TENSOR (F32) in DIR/model.safetensors
+  python3 - "$@" <<'PY'
+import json, struct, sys
+d, name, value = sys.argv[1], sys.argv[2], float(sys.argv[3])
+p = d + "/model.safetensors"
+b = bytearray(open(p, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+t = h.get(name) or h["transformer." + name]
+off = 8 + n + t["data_offsets"][0] + 3 * 4
+b[off:off + 4] = struct.pack("<f", value)
+open(p, "wb").write(b)
+PY
+}
+cp -r $TMP/nan $TMP/inf
+poke $TMP/nan h.0.mlp.c_fc.weight nan
+poke $TMP/inf ln_f.bias inf
+check_fails "score refuses a NaN weight, naming the tensor" "h.0.mlp.c_fc.weight' holds a non-finite value \(NaN at element 3" \
+  $PAL score --model $TMP/nan --ids 1,2,3
+check_fails "sample refuses an infinite weight, naming the tensor" "ln_f.bias' holds a non-finite value \(\+inf" \
+  $PAL sample --model $TMP/inf --length 3 --quiet
 done_tests

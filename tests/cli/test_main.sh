@@ -3,4 +3,14 @@ source tests/lib.sh
 check "--version prints" bash -c "$PAL --version | grep -q '^palimpsest [0-9]'"
 check "--help lists commands" bash -c "$PAL --help | grep -q weave"
 check_fails "unknown command is an error" "unknown command 'frobnicate'" $PAL frobnicate
+# every command checks its standard output at exit (issue 17, defect 7): a full disk is an error
+M=tests/fixtures/hub/gpt2
+printf 'the sea\n' >$TMP/a.txt
+check_fails "score on a full stdout fails" "stdout: write failed: No space left" sh -c "$PAL score --model $M --ids 1,2,3 >/dev/full"
+check_fails "score --json on a full stdout fails" "stdout: write failed" sh -c "$PAL score --model $M --ids 1,2,3 --json >/dev/full"
+check_fails "mix --stats on a full stdout fails" "stdout: write failed" sh -c "$PAL mix $TMP/a.txt -o $TMP/m.txt --no-provenance --quiet --stats >/dev/full"
+check_fails "--help on a full stdout fails" "stdout: write failed" sh -c "$PAL --help >/dev/full"
+check_fails "encode --ids on a full stdout fails" "write failed" sh -c "$PAL encode --tokenizer data/tokenizer/gpt2 --ids $TMP/a.txt >/dev/full"
+check "a closed stdout with nothing written is not an error" sh -c "$PAL mix $TMP/a.txt -o $TMP/m2.txt --no-provenance --quiet >&-"
+check "score --json prints JSON" sh -c "$PAL score --model $M --ids 1,2,3 --json | python3 -c 'import json,sys; json.load(sys.stdin)'"
 done_tests

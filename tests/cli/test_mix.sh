@@ -144,4 +144,13 @@ check "...none" test ! -e other
 check "mix --help" bash -c "$PAL mix --help | grep -q -- '--interleave MODE'"
 check "corpus --help" bash -c "$PAL corpus --help | grep -q 'corpus fetch'"
 check_fails "an unknown corpus subcommand" "corpus: unknown subcommand 'frob'" $PAL corpus frob
+# a PCRE2 error is an error, not "no match" (issue 17, defect 6): this line matches ('z') but
+# the first alternative backtracks past the match limit at the line's start
+python3 -c "print('x' * 40 + 'z'); print('plain')" > backtrack.txt
+check_fails "--drop-matching: a match limit is an error naming the unit" \
+  "backtrack.txt: unit 1 \(byte 0, 41 bytes\): --drop-matching .* failed: match limit exceeded" \
+  $PAL mix --drop-matching '(x+x+)+y|z' backtrack.txt -o bt.txt --no-provenance --quiet
+check "...and nothing is written" test ! -e bt.txt
+check_eq "an ordinary match still drops the unit" "plain" \
+  "$($PAL mix --drop-matching 'x+z' backtrack.txt -o bt2.txt --no-provenance --quiet && cat bt2.txt)"
 done_tests

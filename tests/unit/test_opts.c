@@ -52,10 +52,14 @@ static void test_parser(void) {
   pal_opt opts[16];
   pal_error err = {{0}};
   pal_strs pos = {0};
-  char l1[] = "--flag --n 3 --color=green --big -9 --seed -1 --x 0.5 --d=1e-3 --s hi --item a file1 --item=b -- --n";
+  char l1[] = "--flag --n 3 --color=green --big -9 --seed 9223372036854775807 --x 0.5 --d=1e-3 --s hi --item a file1 --item=b -- --n";
   CHECK(parse(&d, opts, l1, &pos, &err) == 0, "a full line parses: %s", err.msg);
-  CHECK(d.flag == 1 && d.n == 3 && d.color == 5 && d.big == -9 && d.seed == UINT64_MAX && d.x == 0.5f && d.d == 1e-3 &&
-        !strcmp(d.s, "hi"), "every kind lands in its field (enum by value, U64 wraps a negative)");
+  CHECK(d.flag == 1 && d.n == 3 && d.color == 5 && d.big == -9 && d.seed == INT64_MAX && d.x == 0.5f && d.d == 1e-3 &&
+        !strcmp(d.s, "hi"), "every kind lands in its field (enum by value)");
+  char lneg[] = "--seed -1";
+  demo d2;
+  pal_opt o2[16];
+  CHECK(parse(&d2, o2, lneg, NULL, &err) < 0 && strstr(err.msg, "--seed: '-1' is negative"), "a negative U64 is refused: %s", err.msg);
   CHECK(d.list.n == 2 && !strcmp(d.list.items[0], "a") && !strcmp(d.list.items[1], "b"), "a repeatable flag collects");
   CHECK(pos.n == 2 && !strcmp(pos.items[0], "file1") && !strcmp(pos.items[1], "--n"), "positional, and everything after --");
   CHECK(opts[1].seen && !opts[9].seen, "seen marks the given flags");
@@ -92,7 +96,7 @@ static void test_parser(void) {
 }
 
 static void test_record(void) {
-  demo d = {.flag = 1, .n = 4, .color = 7, .big = -2, .seed = (uint64_t)-5, .x = 1e-5f, .d = 0.05, .s = NULL};
+  demo d = {.flag = 1, .n = 4, .color = 7, .big = -2, .seed = 5, .x = 1e-5f, .d = 0.05, .s = NULL};
   pal_strs_push(&d.list, "p");
   pal_strs_push(&d.list, "q");
   pal_strs args = {0};
@@ -100,7 +104,7 @@ static void test_record(void) {
   for (const pal_setting *s = TAB; s->name; s++) CHECK(pal_setting_record(s, &d, &args, &err) == 0, "record --%s", s->name);
   pal_buf b = {0};
   for (int i = 0; i < args.n; i++) pal_buf_printf(&b, "%s%s", i ? " " : "", args.items[i]);
-  CHECK(b.data && !strcmp(b.data, "--flag --n 4 --color blue --big -2 --seed -5 --x 1e-05 --d 0.05 --item p --item q --even 4"),
+  CHECK(b.data && !strcmp(b.data, "--flag --n 4 --color blue --big -2 --seed 5 --x 1e-05 --d 0.05 --item p --item q --even 4"),
         "recorded: a bare flag, no unset string, items one by one, shortest floats: %s", b.data);
   /* what was recorded parses back to the same values */
   demo back;

@@ -80,7 +80,7 @@ static void test_args_and_fingerprint(void) {
   pal_run_spec_default(&s);
   char line[1400];
   snprintf(line, sizeof line, "--model %s %s --out R --steps 7 --lr 3e-3 --curriculum --curriculum-steps 4,3 "
-           "--freeze embeddings --order sequential --seed -2 --val-fraction 0.1 --threads 2 --quiet", g_model, g_text);
+           "--freeze embeddings --order sequential --seed 2 --val-fraction 0.1 --threads 2 --quiet", g_model, g_text);
   int argc = words(argv, line);
   CHECK(pal_run_spec_parse(&s, argc, argv, &err) == 0, "parse: %s", err.msg);
   CHECK(s.data.n == 1 && s.opts.steps == 7 && s.opts.lr == 3e-3f && s.opts.curriculum && s.opts.curriculum_steps.n == 2 &&
@@ -95,7 +95,7 @@ static void test_args_and_fingerprint(void) {
   char want[2048];
   char *rm = realpath(g_model, NULL), *rt = realpath(g_text, NULL);
   snprintf(want, sizeof want, "--model %s --data %s --steps 7 --batch 4 --seq 256 --grad-accum 1 --lr 0.003 --min-lr 1e-05 "
-           "--warmup 20 --lr-schedule cosine --weight-decay 0.01 --grad-clip 1 --seed -2 --dropout 0 --freeze embeddings "
+           "--warmup 20 --lr-schedule cosine --weight-decay 0.01 --grad-clip 1 --seed 2 --dropout 0 --freeze embeddings "
            "--order sequential --save-every 100 --keep 0 --curriculum --curriculum-steps 4,3 --val-fraction 0.1 --val-every 0",
            rm, rt);
   free(rm);

@@ -33,6 +33,16 @@ static void test_json(void) {
   b.len = 0;
   pal_json_str(&b, "a\0b", 3);
   CHECK(!strcmp(b.data, "\"a\\u0000b\""), "json: an inner NUL is escaped, not a terminator");
+  b.len = 0;
+  pal_json_num(&b, "%.9g", 0.25);
+  pal_buf_append(&b, ",", 1);
+  pal_json_num(&b, "%.6f", NAN);
+  pal_buf_append(&b, ",", 1);
+  pal_json_num(&b, "%.6f", INFINITY);
+  pal_buf_append(&b, ",", 1);
+  pal_json_num(&b, "%.6f", -INFINITY);
+  pal_buf_append(&b, "", 1);
+  CHECK(!strcmp(b.data, "0.25,null,null,null"), "json: a non-finite number is null: %s", b.data);
   pal_buf_free(&b);
 }
 
@@ -100,7 +110,22 @@ static void test_dtypes(void) {
   CHECK(pal_dtype_size(PAL_DT_BF16) == 2 && pal_dtype_size(PAL_DT_I8) == 1 && pal_dtype_size(PAL_DT_F32) == 4, "dtype sizes");
 }
 
+static void test_nonfinite(void) {
+  enum { N = 10000 };
+  static float x[N];
+  for (int i = 0; i < N; i++) x[i] = (float)i * 1e-3f - 3.0f;
+  x[17] = 3.0e38f; x[18] = -0.0f; x[19] = 1e-45f;   /* large, negative zero, denormal: finite */
+  CHECK(pal_find_nonfinite(x, N) == N, "nonfinite: none in finite data");
+  x[9000] = INFINITY;
+  CHECK(pal_find_nonfinite(x, N) == 9000, "nonfinite: +inf found at 9000");
+  x[4097] = -NAN;
+  CHECK(pal_find_nonfinite(x, N) == 4097, "nonfinite: the first one (a NaN in the second block)");
+  CHECK(pal_find_nonfinite(x, 4097) == 4097, "nonfinite: n bounds the search");
+  CHECK(pal_find_nonfinite(x, 0) == 0, "nonfinite: empty");
+}
+
 int main(void) {
+  test_nonfinite();
   test_hashes();
   test_json();
   test_paths();
