@@ -132,6 +132,17 @@ check_fails "the same run again without --resume" "already holds this run; conti
 check_fails "--resume refuses new data" "--data cannot change on --resume" $PAL train --resume $TMP/k2 $FX/inventory.txt
 check_fails "--resume refuses a changed setting" "--lr cannot change on --resume" $PAL train --resume $TMP/k2 --lr 1
 check_fails "unknown --order" "not shuffled or sequential" $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bad4 --order random
+check_fails "unknown --precision" "'fp16' is not a precision \\(fp32 or bf16\\)" $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bad5 --precision fp16
+# --precision bf16: refused in one line naming the feature where the CPU lacks AVX512_BF16; else it trains.
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+  $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bf --steps 4 --batch 2 --seq 32 --save-every 4 --precision bf16 --quiet >/dev/null 2>&1
+  check "train --precision bf16 runs on an AVX512_BF16 CPU and records it" grep -q '"bf16"' $TMP/bf/run.json
+else
+  out=$($PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bf --steps 4 --precision bf16 2>&1); rc=$?
+  check "train --precision bf16 is refused without AVX512_BF16: one line naming the feature" \
+    bash -c "[ $rc -ne 0 ] && [ \$(printf '%s\n' \"\$0\" | wc -l) = 1 ] && printf '%s' \"\$0\" | grep -q 'needs avx512_bf16, which this CPU'" "$out"
+  check "nothing written for the refused bf16 run" test ! -e $TMP/bf
+fi
 check_fails "--curriculum-steps count must match" "3 spans for 2" \
   $PAL train --model $TMP/m --data $FX/keeper.txt $FX/inventory.txt --out $TMP/bad5 --curriculum --curriculum-steps 1,2,3 --seq 32
 check "--help lists the defaults" sh -c "$PAL train --help | grep -q 'default 1e-4'"
