@@ -146,8 +146,10 @@ void  pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed);
  * gradients and the optimizer stay FP32). BF16 runs everywhere (a portable kernel stands in
  * for AVX512_BF16's); pal_bf16_check says whether it is fast here. */
 void  pal_gpt2_set_precision(pal_gpt2 *m, pal_precision prec);
-/* 0 when this CPU has AVX512_BF16 (the fast BF16 products); else -1 with err naming the
- * missing feature: "... needs avx512_bf16, which this CPU (...) lacks". `what` starts the message. */
+/* 0 when this CPU has AVX512_BF16 (the fast BF16 products), or when the environment holds
+ * PAL_BF16_PORTABLE=1 (the portable kernel: the same numbers several times slower than FP32,
+ * to check results on any CPU); else -1 with err naming the missing feature: "... needs
+ * avx512_bf16, which this CPU (...) lacks (...)". `what` starts the message. */
 int   pal_bf16_check(const char *what, pal_error *err);
 /* Adds the cross-entropy of ids[0..n) to *loss_sum (nats, summed over predictions) and the
  * predictions to *tokens: windows of at most n_ctx predictions, each with fresh context

@@ -282,7 +282,10 @@ int pal_bf16_check(const char *what, pal_error *err) {
   pal_cpu_features f;
   pal_cpu_detect(&f);
   if (f.avx512_bf16) return 0;
-  return pal_errorf(err, "%s needs avx512_bf16, which this CPU (%s, %s) lacks", what,
+  const char *portable = getenv("PAL_BF16_PORTABLE");  /* the same numbers, slowly: for checks */
+  if (portable && !strcmp(portable, "1")) return 0;
+  return pal_errorf(err, "%s needs avx512_bf16, which this CPU (%s, %s) lacks (PAL_BF16_PORTABLE=1: "
+                    "a slow portable kernel, for checking numbers)", what,
                     f.brand[0] ? f.brand : "unnamed CPU", pal_isa_name(pal_cpu_isa(&f)));
 }
 
