@@ -1,8 +1,9 @@
 /* gemm.c: pal_gemm (see gemm.h). The BF16 product is blocked in the usual way: a KC x NC
  * block of B and an MC x KC block of A are rounded to bf16 and packed in pairs of k (the
  * layout vdpbf16ps reads: for each pair, a row of A is one broadcast 32-bit lane, a panel of
- * B two 512-bit vectors; a pair is stored as one uint32), then MR x NR tiles of C are computed by the microkernel. Never
- * allocates after the first call of a thread; never prints. */
+ * B two 512-bit vectors; a pair is stored as one uint32), then MR x NR tiles of C are
+ * computed by the microkernel. Never allocates after the first call of a thread; never
+ * prints. */
 #include <cblas.h>
 #include <immintrin.h>
 #include <omp.h>

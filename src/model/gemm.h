@@ -11,7 +11,9 @@
  * CblasRowMajor: op(A) = A (M,K; lda >= K) or, with trans_a, A^T of A (K,M; lda >= M); the
  * same for B. beta == 0 never reads C. Called inside an OpenMP parallel region it runs on
  * the calling thread; outside, it splits the work over the threads, each element of C
- * summed in a fixed order (the result does not depend on the thread count). */
+ * summed in a fixed order (the result does not depend on the thread count). BF16 products
+ * are for one application thread at a time (the trainer's): the packing buffers are indexed
+ * by OpenMP thread number, so two engines in BF16 on two threads at once would share them. */
 void pal_gemm(pal_precision prec, int trans_a, int trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
