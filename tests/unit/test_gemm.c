@@ -11,6 +11,7 @@
 #include <string.h>
 #include "check.h"
 #include "model/gemm.h"
+#include "model/layers.h"
 #include "palimpsest/optim.h"
 
 static float bf(float x) { return pal_bf16_to_f32(pal_f32_to_bf16(x)); }
@@ -112,6 +113,26 @@ static void check_threads(pal_rng *rng) {
   free(A); free(B); free(C0); free(rb); free(rf); free(c1); free(c2);
 }
 
+/* The engine's products take the precision they are given: attention's and the tied lm_head's
+ * too (a BF16 result differs from FP32's, within bf16's rounding). */
+static void check_layers(pal_rng *rng) {
+  int B = 2, T = 70, C = 32, NH = 2, V = 50;
+  size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
+  float *qkv = malloc(nq * 4), *o32 = malloc(no * 4), *o16 = malloc(no * 4), *att = malloc(na * 4);
+  float *wte = malloc((size_t)V * C * 4), *l32 = malloc((size_t)B * T * V * 4), *l16 = malloc((size_t)B * T * V * 4);
+  for (size_t i = 0; i < nq; i++) qkv[i] = pal_rng_normal(rng);
+  for (size_t i = 0; i < (size_t)V * C; i++) wte[i] = pal_rng_normal(rng);
+  pal_attention_forward(PAL_PREC_F32, o32, att, qkv, B, T, C, NH);
+  pal_attention_forward(PAL_PREC_BF16, o16, att, qkv, B, T, C, NH);
+  double d = check_max_abs_diff(o32, o16, no, NULL);
+  CHECK(d > 1e-6 && d < 3e-2, "attention in bf16: not fp32's bits, within bf16's rounding (%.2g)", d);
+  pal_matmul_tied_forward(PAL_PREC_F32, l32, o32, wte, B * T, C, V);
+  pal_matmul_tied_forward(PAL_PREC_BF16, l16, o32, wte, B * T, C, V);
+  d = check_max_abs_diff(l32, l16, (size_t)B * T * V, NULL);
+  CHECK(d > 1e-6 && d < 0.1, "the tied lm_head in bf16: not fp32's bits, within bf16's rounding (%.2g)", d);
+  free(qkv); free(o32); free(o16); free(att); free(wte); free(l32); free(l16);
+}
+
 /* A tiny GPT-2 trained from one seed in FP32 and in BF16: the curves stay together. */
 static void check_training(void) {
   pal_config cfg = {2, 2, 64, 64, 128, 1e-5f, 0, 0};
@@ -162,6 +183,7 @@ int main(void) {
   pal_gemm(PAL_PREC_BF16, 0, 0, 2, 2, 0, 1.0f, a, 1, b, 2, 0.5f, c, 2);
   CHECK(c[0] == 0.5f && c[3] == 2.0f, "bf16 K=0: C = beta C");
   check_threads(&rng);
+  check_layers(&rng);
   printf("# bf16 kernel: %s\n", pal_gemm_bf16_kernel());
   check_training();
   pal_error err;
