@@ -10,6 +10,9 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-torch python3-numpy
 fi
+# The machine, once: CPU, BLAS with its core, palimpsest's kernel path, load.
+build/palimpsest --version
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for b in "bench/tokenize" "bash bench/mix.sh" "bench/train_step" "bench/finetune" "bash bench/generate/run.sh"; do
   echo "=== $b"
   $b || echo "(benchmark $b failed: rc=$?)"

@@ -44,6 +44,9 @@ void pal_q8_scales(const float *x, int64_t rows, int64_t cols, float *scale);
  * The scales may be rounded (to F16) before this call: q is chosen for the stored scale. */
 void pal_q8_quantize(const float *x, int64_t rows, int64_t cols, const float *scale, int8_t *q);
 
+/* The arithmetic of the engine's matrix products (see pal_gpt2_set_precision). */
+typedef enum { PAL_PREC_F32, PAL_PREC_BF16 } pal_precision;
+
 typedef struct pal_config {
   int n_layer;
   int n_head;
@@ -168,6 +171,17 @@ const pal_config *pal_gpt2_config(const pal_gpt2 *m);
  * forward after this call draws the same masks for the same seed (masks are a hash of seed,
  * k, site and element, so nothing is stored). p is clamped to [0, 0.95]. */
 void  pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed);
+/* The precision of every matrix product of the forward and the backward (the projections,
+ * the lm_head, attention's scores and mixing): PAL_PREC_F32 (default, cblas_sgemm) or
+ * PAL_PREC_BF16 (operands rounded to bfloat16, FP32 accumulation; parameters, activations,
+ * gradients and the optimizer stay FP32). BF16 runs everywhere (a portable kernel stands in
+ * for AVX512_BF16's); pal_bf16_check says whether it is fast here. */
+void  pal_gpt2_set_precision(pal_gpt2 *m, pal_precision prec);
+/* 0 when this CPU has AVX512_BF16 (the fast BF16 products), or when the environment holds
+ * PAL_BF16_PORTABLE=1 (the portable kernel: the same numbers several times slower than FP32,
+ * to check results on any CPU); else -1 with err naming the missing feature: "... needs
+ * avx512_bf16, which this CPU (...) lacks (...)". `what` starts the message. */
+int   pal_bf16_check(const char *what, pal_error *err);
 /* Adds the cross-entropy of ids[0..n) to *loss_sum (nats, summed over predictions) and the
  * predictions to *tokens: windows of at most n_ctx predictions, each with fresh context
  * (score.c). An id outside the vocabulary fails naming `what` and the position. The engine

@@ -81,6 +81,7 @@ typedef struct pal_train_opts {
   uint64_t seed;
   int freeze_embeddings;           /* train only the blocks h.* (wte, wpe, ln_f fixed) */
   float dropout;
+  pal_precision precision;         /* of the matrix products (PAL_PREC_F32 by default) */
   pal_order order;
   long save_every;                 /* 0: only at the end */
   int keep;                        /* 0: keep every checkpoint */

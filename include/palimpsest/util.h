@@ -236,4 +236,23 @@ size_t pal_find_nonfinite(const float *x, size_t n);
 /* Monotonic seconds. */
 double pal_time_now(void);
 
+
+/* ---- The processor (cpu.c): cpuid, with the OS's consent (xgetbv) for the wide registers. */
+typedef enum { PAL_ISA_BASE, PAL_ISA_SSE3, PAL_ISA_AVX, PAL_ISA_AVX2, PAL_ISA_AVX512,
+               PAL_ISA_AVX512_BF16 } pal_isa;   /* ordered: each level implies the ones before */
+typedef struct pal_cpu_features {
+  char vendor[13];              /* "GenuineIntel", "AuthenticAMD" */
+  char brand[49];               /* "AMD EPYC 9654 96-Core Processor" (may be empty) */
+  int family, model;            /* display family and model (Intel's 6 / 207 ...) */
+  int sse3, avx, fma, avx2;
+  int avx512;                   /* F + DQ + BW + VL, with zmm state enabled by the OS */
+  int avx512_bf16, avx512_fp16, amx_bf16;
+} pal_cpu_features;
+/* Fills f from this processor (all zero on a CPU without cpuid). */
+void        pal_cpu_detect(pal_cpu_features *f);
+/* The highest level f supports. */
+pal_isa     pal_cpu_isa(const pal_cpu_features *f);
+/* "x86-64" "sse3" "avx" "avx2" "avx512" "avx512-bf16" (static strings). */
+const char *pal_isa_name(pal_isa isa);
+
 #endif

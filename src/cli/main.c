@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "palimpsest/dispatch.h"
 
 /* Each subcommand lives in src/cli/cmd_NAME.c. */
 int pal_cmd_init(int argc, char **argv);
@@ -51,11 +52,21 @@ static void usage(FILE *fp) {
   fprintf(fp, "\n  --version  print the version\n  --help     this text\n");
 }
 
+static int version(void) {
+  char cpu[256], blas[512];
+  pal_cpu_describe(cpu, sizeof cpu);
+  pal_blas_describe(blas, sizeof blas);
+  printf("palimpsest %s\ncpu: %s\nblas: %s\nkernels: %s\n", PAL_VERSION, cpu, blas, pal_kernel_path());
+  return 0;
+}
+
 static int dispatch(int argc, char **argv) {
+  pal_error err;  /* before the first matmul: OpenBLAS's kernels must fit the CPU */
+  if (pal_blas_ensure_core(argv, &err)) fprintf(stderr, "palimpsest: warning: %s\n", err.msg);
   if (argc < 2) { usage(stderr); return 1; }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
-  if (!strcmp(cmd, "--version")) { printf("palimpsest %s\n", PAL_VERSION); return 0; }
+  if (!strcmp(cmd, "--version")) return version();
   for (int i = 0; i < N_COMMANDS; i++)
     if (!strcmp(cmd, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
   return pal_cli_fail("unknown command '%s' (see palimpsest --help)", cmd);

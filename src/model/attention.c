@@ -1,10 +1,10 @@
 /* attention.c: GPT-2's causal multi-head self-attention over the fused qkv rows, forward and
  * backward, one (b, h) pair per task and sgemm on row blocks so the masked upper triangle is
  * mostly never computed. No allocation: the caller passes the (B,NH,T,T) score buffers. */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 #include "model/fastmath.h"
+#include "model/gemm.h"
 #include "model/layers.h"
 
 /* Rows are processed in blocks of ATT_BLOCK: block [r0,r1) only needs keys 0..r1-1. */
@@ -17,11 +17,11 @@ static att_dims dims_of(int C, int NH) {
   return (att_dims){hs, 1.0f / sqrtf((float)hs), 3 * (size_t)C};
 }
 
-void pal_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
-  pal_attention_forward_ex(out, att, NULL, qkv, B, T, C, NH, 0.0f, 0, 0);
+void pal_attention_forward(pal_precision prec, float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
+  pal_attention_forward_ex(prec, out, att, NULL, qkv, B, T, C, NH, 0.0f, 0, 0);
 }
 
-void pal_attention_forward_ex(float *out, float *att, float *att_drop, const float *qkv, int B,
+void pal_attention_forward_ex(pal_precision prec, float *out, float *att, float *att_drop, const float *qkv, int B,
                               int T, int C, int NH, float pdrop, uint64_t key, uint64_t site) {
   const att_dims d = dims_of(C, NH);
   #pragma omp parallel for collapse(2) schedule(dynamic, 1) if ((size_t)B * NH * T * T >= 4096)
@@ -36,7 +36,7 @@ void pal_attention_forward_ex(float *out, float *att, float *att_drop, const flo
       for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
         int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
         /* p[r0:r1, 0:r1] = scale q[r0:r1] k[0:r1]^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, d.hs, d.scale,
+        pal_gemm(prec, 0, 1, r1 - r0, r1, d.hs, d.scale,
                     q + (size_t)r0 * d.C3, (int)d.C3, k, (int)d.C3, 0.0f, p + (size_t)r0 * T, T);
         for (int t = r0; t < r1; t++) {
           float *row = p + (size_t)t * T;
@@ -55,18 +55,18 @@ void pal_attention_forward_ex(float *out, float *att, float *att_drop, const flo
           }
         }
         /* o[r0:r1] = p[r0:r1, 0:r1] @ v[0:r1] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, d.hs, r1, 1.0f,
+        pal_gemm(prec, 0, 0, r1 - r0, d.hs, r1, 1.0f,
                     pv + (size_t)r0 * T, T, v, (int)d.C3, 0.0f, o + (size_t)r0 * C, C);
       }
     }
 }
 
-void pal_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+void pal_attention_backward(pal_precision prec, float *dqkv, float *datt, const float *dout, const float *qkv,
                             const float *att, int B, int T, int C, int NH) {
-  pal_attention_backward_ex(dqkv, datt, dout, qkv, att, B, T, C, NH, 0.0f, 0, 0);
+  pal_attention_backward_ex(prec, dqkv, datt, dout, qkv, att, B, T, C, NH, 0.0f, 0, 0);
 }
 
-void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, const float *qkv,
+void pal_attention_backward_ex(pal_precision prec, float *dqkv, float *datt, const float *dout, const float *qkv,
                                const float *att, int B, int T, int C, int NH, float pdrop,
                                uint64_t key, uint64_t site) {
   const att_dims d = dims_of(C, NH);
@@ -92,7 +92,7 @@ void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, cons
         }
         for (int c0 = 0; c0 < T; c0 += ATT_BLOCK) {
           int c1 = c0 + ATT_BLOCK < T ? c0 + ATT_BLOCK : T;
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, d.hs, T - c0, 1.0f,
+          pal_gemm(prec, 1, 0, c1 - c0, d.hs, T - c0, 1.0f,
                       dp + (size_t)c0 * T + c0, T, dO + (size_t)c0 * C, C, 0.0f,
                       dv + (size_t)c0 * d.C3, (int)d.C3);
         }
@@ -100,7 +100,7 @@ void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, cons
       for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
         int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
         /* dp[r0:r1, 0:r1] = dO[r0:r1] v[0:r1]^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, d.hs, 1.0f,
+        pal_gemm(prec, 0, 1, r1 - r0, r1, d.hs, 1.0f,
                     dO + (size_t)r0 * C, C, v, (int)d.C3, 0.0f, dp + (size_t)r0 * T, T);
         /* softmax backward, the scale folded in: ds = scale p (dp - sum_j p dp) */
         for (int t = r0; t < r1; t++) {
@@ -116,18 +116,18 @@ void pal_attention_backward_ex(float *dqkv, float *datt, const float *dout, cons
           for (int j = t + 1; j < r1; j++) dr[j] = 0.0f;
         }
         /* dq[r0:r1] = ds[r0:r1, 0:r1] @ k[0:r1] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, d.hs, r1, 1.0f,
+        pal_gemm(prec, 0, 0, r1 - r0, d.hs, r1, 1.0f,
                     dp + (size_t)r0 * T, T, k, (int)d.C3, 0.0f, dq + (size_t)r0 * d.C3, (int)d.C3);
       }
       /* column blocks [c0,c1): only rows c0..T-1 reach these keys */
       for (int c0 = 0; c0 < T; c0 += ATT_BLOCK) {
         int c1 = c0 + ATT_BLOCK < T ? c0 + ATT_BLOCK : T;
         /* dk[c0:c1] = ds[c0:T, c0:c1]^T @ q[c0:T]; dv[c0:c1] = p[c0:T, c0:c1]^T @ dO[c0:T] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, d.hs, T - c0, 1.0f,
+        pal_gemm(prec, 1, 0, c1 - c0, d.hs, T - c0, 1.0f,
                     dp + (size_t)c0 * T + c0, T, q + (size_t)c0 * d.C3, (int)d.C3, 0.0f,
                     dk + (size_t)c0 * d.C3, (int)d.C3);
         if (pdrop == 0)
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, d.hs, T - c0, 1.0f,
+          pal_gemm(prec, 1, 0, c1 - c0, d.hs, T - c0, 1.0f,
                       p + (size_t)c0 * T + c0, T, dO + (size_t)c0 * C, C, 0.0f,
                       dv + (size_t)c0 * d.C3, (int)d.C3);
       }

@@ -2,6 +2,7 @@
  * (F16 and BF16 <-> F32, round to nearest even). Scalar reference code: vector kernels
  * live beside the matmuls that use them and are tested against these. */
 #include <string.h>
+#include "model/bf16.h"
 #include "palimpsest/model.h"
 
 float pal_f16_to_f32(uint16_t h) {
@@ -19,20 +20,9 @@ float pal_f16_to_f32(uint16_t h) {
   return f;
 }
 
-float pal_bf16_to_f32(uint16_t b) {
-  uint32_t bits = (uint32_t)b << 16;
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
+float pal_bf16_to_f32(uint16_t b) { return pal_bf16_widen(b); }
 
-uint16_t pal_f32_to_bf16(float f) {
-  uint32_t bits;
-  memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40u);  /* NaN stays NaN */
-  bits += 0x7fffu + ((bits >> 16) & 1u);                                          /* nearest even */
-  return (uint16_t)(bits >> 16);
-}
+uint16_t pal_f32_to_bf16(float f) { return pal_bf16_round(f); }  /* nearest even, NaN kept */
 
 uint16_t pal_f32_to_f16(float f) {
   uint32_t bits;

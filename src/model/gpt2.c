@@ -38,6 +38,7 @@ struct pal_gpt2 {
   float dropout;                     /* p; used only when training */
   uint64_t dropout_seed, dropout_calls, dropout_key;  /* key of the last forward */
   float dropout_used;                /* p of the last forward (its backward must match it) */
+  pal_precision prec;                /* of every matrix product */
 };
 
 /* Carves the activation memory; with base == NULL only counts floats. 16-float alignment. */
@@ -168,34 +169,34 @@ int pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, int B, 
     const pal_layer_params *w = &p->h[l];
     pal_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, residual, w->ln_1_w, w->ln_1_b, N, C,
                           cfg->layer_norm_epsilon);
-    pal_matmul_forward(a->qkv, a->ln1, w->c_attn_w, w->c_attn_b, N, C, 3 * C);
-    pal_attention_forward_ex(a->atty, a->att, m->datt, a->qkv, B, T, C, NH, pd, key, 4 * (uint64_t)l);
+    pal_matmul_forward(m->prec, a->qkv, a->ln1, w->c_attn_w, w->c_attn_b, N, C, 3 * C);
+    pal_attention_forward_ex(m->prec, a->atty, a->att, m->datt, a->qkv, B, T, C, NH, pd, key, 4 * (uint64_t)l);
     if (pd > 0) {  /* res2 = residual + dropout(atty @ W + b) */
-      pal_matmul_forward(m->branch, a->atty, w->attn_proj_w, w->attn_proj_b, N, C, C);
+      pal_matmul_forward(m->prec, m->branch, a->atty, w->attn_proj_w, w->attn_proj_b, N, C, C);
       pal_dropout_mul(m->branch, m->branch, NC, pd, key, 4 * (uint64_t)l + 1);
       pal_residual_forward(a->res2, residual, m->branch, NC);
     } else {  /* res2 = residual + atty @ W + b: the sum seeds the output, sgemm adds onto it */
       pal_residual_bias_forward(a->res2, residual, w->attn_proj_b, N, C);
-      pal_matmul_accumulate(a->res2, a->atty, w->attn_proj_w, N, C, C);
+      pal_matmul_accumulate(m->prec, a->res2, a->atty, w->attn_proj_w, N, C, C);
     }
     pal_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln_2_w, w->ln_2_b, N, C,
                           cfg->layer_norm_epsilon);
-    pal_matmul_forward(a->fch, a->ln2, w->c_fc_w, w->c_fc_b, N, C, 4 * C);
+    pal_matmul_forward(m->prec, a->fch, a->ln2, w->c_fc_w, w->c_fc_b, N, C, 4 * C);
     pal_gelu_forward(a->fch_gelu, a->fch, 4 * NC);
     if (pd > 0) {
-      pal_matmul_forward(m->branch, a->fch_gelu, w->mlp_proj_w, w->mlp_proj_b, N, 4 * C, C);
+      pal_matmul_forward(m->prec, m->branch, a->fch_gelu, w->mlp_proj_w, w->mlp_proj_b, N, 4 * C, C);
       pal_dropout_mul(m->branch, m->branch, NC, pd, key, 4 * (uint64_t)l + 2);
       pal_residual_forward(a->res3, a->res2, m->branch, NC);
     } else {
       pal_residual_bias_forward(a->res3, a->res2, w->mlp_proj_b, N, C);
-      pal_matmul_accumulate(a->res3, a->fch_gelu, w->mlp_proj_w, N, 4 * C, C);
+      pal_matmul_accumulate(m->prec, a->res3, a->fch_gelu, w->mlp_proj_w, N, 4 * C, C);
     }
     residual = a->res3;
   }
   pal_layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, residual, p->ln_f_w, p->ln_f_b, N, C,
                         cfg->layer_norm_epsilon);
   /* logits (N,V) = lnf (N,C) @ wte^T */
-  pal_matmul_tied_forward(m->logits, m->lnf, p->wte, N, C, V);
+  pal_matmul_tied_forward(m->prec, m->logits, m->lnf, p->wte, N, C, V);
   m->logits_valid = 1;
   if (targets) {
     pal_crossentropy_forward(m->losses, m->lse, m->logits, targets, N, V);
@@ -233,7 +234,7 @@ int pal_gpt2_backward(pal_gpt2 *m, float loss_scale, pal_error *err) {
   pal_crossentropy_backward(m->logits, m->lse, m->targets, N, V, loss_scale / (float)N);
   m->logits_valid = 0;
   /* dlnf (N,C) = dlogits (N,V) @ wte (V,C); dwte (V,C) += dlogits^T @ lnf */
-  pal_matmul_tied_backward(m->dC, g->wte, m->logits, m->lnf, p->wte, N, C, V);
+  pal_matmul_tied_backward(m->prec, m->dC, g->wte, m->logits, m->lnf, p->wte, N, C, V);
   memset(m->dres, 0, NC * sizeof(float));
   const float *last = L > 0 ? m->layers[L - 1].res3 : m->encoded;
   pal_layernorm_backward(m->dres, g->ln_f_w, g->ln_f_b, m->dC, last, p->ln_f_w, m->lnf_mean,
@@ -246,19 +247,19 @@ int pal_gpt2_backward(pal_gpt2 *m, float loss_scale, pal_error *err) {
     /* dres holds d res3: through (dropout,) mlp c_proj, gelu, c_fc, ln_2 (accumulating into dres) */
     const float *dbranch = m->dres;
     if (pd > 0) { pal_dropout_mul(m->branch, m->dres, NC, pd, key, 4 * (uint64_t)l + 2); dbranch = m->branch; }
-    pal_matmul_backward_ex(m->d4C, gw->mlp_proj_w, gw->mlp_proj_b, dbranch, a->fch_gelu,
+    pal_matmul_backward_ex(m->prec, m->d4C, gw->mlp_proj_w, gw->mlp_proj_b, dbranch, a->fch_gelu,
                            w->mlp_proj_w, N, 4 * C, C, 0.0f);
     pal_gelu_backward_inplace(m->d4C, a->fch, 4 * NC);
-    pal_matmul_backward_ex(m->dC, gw->c_fc_w, gw->c_fc_b, m->d4C, a->ln2, w->c_fc_w, N, C, 4 * C, 0.0f);
+    pal_matmul_backward_ex(m->prec, m->dC, gw->c_fc_w, gw->c_fc_b, m->d4C, a->ln2, w->c_fc_w, N, C, 4 * C, 0.0f);
     pal_layernorm_backward(m->dres, gw->ln_2_w, gw->ln_2_b, m->dC, a->res2, w->ln_2_w, a->ln2_mean,
                            a->ln2_rstd, N, C);
     /* dres holds d res2: through (dropout,) attn c_proj, attention, c_attn, ln_1 */
     dbranch = m->dres;
     if (pd > 0) { pal_dropout_mul(m->branch, m->dres, NC, pd, key, 4 * (uint64_t)l + 1); dbranch = m->branch; }
-    pal_matmul_backward_ex(m->dC, gw->attn_proj_w, gw->attn_proj_b, dbranch, a->atty,
+    pal_matmul_backward_ex(m->prec, m->dC, gw->attn_proj_w, gw->attn_proj_b, dbranch, a->atty,
                            w->attn_proj_w, N, C, C, 0.0f);
-    pal_attention_backward_ex(m->dqkv, m->datt, m->dC, a->qkv, a->att, B, T, C, NH, pd, key, 4 * (uint64_t)l);
-    pal_matmul_backward_ex(m->dC, gw->c_attn_w, gw->c_attn_b, m->dqkv, a->ln1, w->c_attn_w, N, C,
+    pal_attention_backward_ex(m->prec, m->dqkv, m->datt, m->dC, a->qkv, a->att, B, T, C, NH, pd, key, 4 * (uint64_t)l);
+    pal_matmul_backward_ex(m->prec, m->dC, gw->c_attn_w, gw->c_attn_b, m->dqkv, a->ln1, w->c_attn_w, N, C,
                            3 * C, 0.0f);
     pal_layernorm_backward(m->dres, gw->ln_1_w, gw->ln_1_b, m->dC, residual, w->ln_1_w, a->ln1_mean,
                            a->ln1_rstd, N, C);
@@ -276,6 +277,19 @@ void pal_gpt2_set_dropout(pal_gpt2 *m, float p, uint64_t seed) {
   m->dropout = p > 0 ? (p < 0.95f ? p : 0.95f) : 0.0f;
   m->dropout_seed = seed;
   m->dropout_calls = 0;
+}
+
+void pal_gpt2_set_precision(pal_gpt2 *m, pal_precision prec) { m->prec = prec; }
+
+int pal_bf16_check(const char *what, pal_error *err) {
+  pal_cpu_features f;
+  pal_cpu_detect(&f);
+  if (f.avx512_bf16) return 0;
+  const char *portable = getenv("PAL_BF16_PORTABLE");  /* the same numbers, slowly: for checks */
+  if (portable && !strcmp(portable, "1")) return 0;
+  return pal_errorf(err, "%s needs avx512_bf16, which this CPU (%s, %s) lacks (PAL_BF16_PORTABLE=1: "
+                    "a slow portable kernel, for checking numbers)", what,
+                    f.brand[0] ? f.brand : "unnamed CPU", pal_isa_name(pal_cpu_isa(&f)));
 }
 
 size_t pal_gpt2_plan_bytes(const pal_config *cfg, int max_B, int max_T, int training) {

@@ -1,10 +1,10 @@
 /* layers.c: the pointwise and per-row layers of GPT-2 (embedding, LayerNorm, Conv1D matmul,
  * GELU, residual) as forward/backward pairs over flat float arrays. No allocation, no I/O.
  * Every reduction over rows runs in a fixed order, so results do not depend on thread count. */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 #include "model/fastmath.h"
+#include "model/gemm.h"
 #include "model/layers.h"
 
 /* Column blocks for the reductions over rows (dbias, dweight of LayerNorm, dwte): each
@@ -105,7 +105,7 @@ void pal_layernorm_backward(float *dinp, float *dweight, float *dbias, const flo
   }
 }
 
-void pal_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
+void pal_matmul_forward(pal_precision prec, float *out, const float *inp, const float *weight, const float *bias,
                         int N, int C, int OC) {
   float beta = 0.0f;
   if (bias) {
@@ -113,12 +113,12 @@ void pal_matmul_forward(float *out, const float *inp, const float *weight, const
     for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
     beta = 1.0f;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, C, 1.0f, inp, C, weight, OC,
+  pal_gemm(prec, 0, 0, N, OC, C, 1.0f, inp, C, weight, OC,
               beta, out, OC);
 }
 
-void pal_matmul_accumulate(float *out, const float *inp, const float *weight, int N, int C, int OC) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, C, 1.0f, inp, C, weight, OC,
+void pal_matmul_accumulate(pal_precision prec, float *out, const float *inp, const float *weight, int N, int C, int OC) {
+  pal_gemm(prec, 0, 0, N, OC, C, 1.0f, inp, C, weight, OC,
               1.0f, out, OC);
 }
 
@@ -131,17 +131,17 @@ void pal_residual_bias_forward(float *out, const float *a, const float *bias, in
   }
 }
 
-void pal_matmul_tied_forward(float *logits, const float *inp, const float *wte, int N, int C, int V) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, V, C, 1.0f, inp, C, wte, C, 0.0f, logits, V);
+void pal_matmul_tied_forward(pal_precision prec, float *logits, const float *inp, const float *wte, int N, int C, int V) {
+  pal_gemm(prec, 0, 1, N, V, C, 1.0f, inp, C, wte, C, 0.0f, logits, V);
 }
 
-void pal_matmul_tied_backward(float *dinp, float *dwte, const float *dlogits, const float *inp,
+void pal_matmul_tied_backward(pal_precision prec, float *dinp, float *dwte, const float *dlogits, const float *inp,
                               const float *wte, int N, int C, int V) {
   if (dinp)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, V, 1.0f, dlogits, V, wte, C,
+    pal_gemm(prec, 0, 0, N, C, V, 1.0f, dlogits, V, wte, C,
                 0.0f, dinp, C);
   if (dwte)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, N, 1.0f, dlogits, V, inp, C,
+    pal_gemm(prec, 1, 0, V, C, N, 1.0f, dlogits, V, inp, C,
                 1.0f, dwte, C);
 }
 
@@ -160,23 +160,23 @@ void pal_bias_backward(float *dbias, const float *dout, int N, int OC) {
   }
 }
 
-void pal_matmul_backward_ex(float *dinp, float *dweight, float *dbias, const float *dout,
+void pal_matmul_backward_ex(pal_precision prec, float *dinp, float *dweight, float *dbias, const float *dout,
                             const float *inp, const float *weight, int N, int C, int OC,
                             float dinp_beta) {
   /* dinp (N,C) = beta dinp + dout (N,OC) @ weight^T */
   if (dinp)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, OC, 1.0f, dout, OC, weight, OC,
+    pal_gemm(prec, 0, 1, N, C, OC, 1.0f, dout, OC, weight, OC,
                 dinp_beta, dinp, C);
   /* dweight (C,OC) += inp^T (C,N) @ dout (N,OC) */
   if (dweight)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, OC, N, 1.0f, inp, C, dout, OC,
+    pal_gemm(prec, 1, 0, C, OC, N, 1.0f, inp, C, dout, OC,
                 1.0f, dweight, OC);
   if (dbias) pal_bias_backward(dbias, dout, N, OC);
 }
 
-void pal_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+void pal_matmul_backward(pal_precision prec, float *dinp, float *dweight, float *dbias, const float *dout,
                          const float *inp, const float *weight, int N, int C, int OC) {
-  pal_matmul_backward_ex(dinp, dweight, dbias, dout, inp, weight, N, C, OC, 1.0f);
+  pal_matmul_backward_ex(prec, dinp, dweight, dbias, dout, inp, weight, N, C, OC, 1.0f);
 }
 
 void pal_gelu_forward(float *out, const float *inp, size_t n) {

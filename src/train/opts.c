@@ -34,6 +34,7 @@ int pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_s
   if (o->save_every < 0 || o->val_every < 0 || o->keep < 0)
     return pal_errorf(err, "--save-every, --val-every and --keep must be >= 0");
   if (n_sources < 1) return pal_errorf(err, "no --data given");
+  if (o->precision == PAL_PREC_BF16 && pal_bf16_check("--precision bf16", err)) return -1;
   if (o->curriculum_steps.n && !o->curriculum) return pal_errorf(err, "--curriculum-steps needs --curriculum");
   if (o->curriculum) {
     if (o->curriculum_steps.n) {

@@ -35,6 +35,21 @@ static int spans_format(const void *src, char *buf, size_t n) {
 }
 static const pal_opt_custom SPANS = {spans_parse, spans_format};
 
+/* --precision fp32|bf16. fp32 is not written into run.json's arguments, so runs made before
+ * the setting existed keep their fingerprint (and resume). */
+static int precision_parse(void *dest, const char *s, pal_error *err) {
+  if (!strcmp(s, "fp32")) *(pal_precision *)dest = PAL_PREC_F32;
+  else if (!strcmp(s, "bf16")) *(pal_precision *)dest = PAL_PREC_BF16;
+  else return pal_errorf(err, "'%s' is not a precision (fp32 or bf16)", s);
+  return 0;
+}
+static int precision_format(const void *src, char *buf, size_t n) {
+  if (*(const pal_precision *)src == PAL_PREC_F32) return 1;
+  snprintf(buf, n, "bf16");
+  return 0;
+}
+static const pal_opt_custom PRECISION = {precision_parse, precision_format};
+
 #define F(field) offsetof(pal_run_spec, field)
 #define O(field) offsetof(pal_run_spec, opts.field)
 enum { REC = PAL_SET_RECORDED, RES = PAL_SET_RESUMABLE, PATH = PAL_SET_PATH, DIR_ = PAL_SET_FOLDER };
@@ -55,6 +70,7 @@ const pal_setting pal_train_settings[] = {
   {"seed", PAL_OPT_U64, O(seed), "seed of batch order, source draws and dropout (default 1337)", REC},
   {"threads", PAL_OPT_INT, F(threads), "threads (default: OMP_NUM_THREADS or all cores)", RES},
   {"dropout", PAL_OPT_FLOAT, O(dropout), "dropout probability while training (default 0; seeded)", REC},
+  {"precision", PAL_OPT_CUSTOM, O(precision), "fp32|bf16 operands of every matrix product; bf16 (FP32 sums, weights, AdamW) needs AVX512_BF16; fp32 if not given", REC, &PRECISION},
   {"freeze", PAL_OPT_CUSTOM, O(freeze_embeddings), "'embeddings': train only the transformer blocks (wte, wpe, ln_f fixed)", REC, &FREEZE},
   {"order", PAL_OPT_ENUM, O(order), "shuffled|sequential batches (default shuffled; sequential = llm.c's)", REC, pal_order_names},
   {"save-every", PAL_OPT_LONG, O(save_every), "save a checkpoint every K steps, and at the end (default 100)", REC},

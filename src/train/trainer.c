@@ -39,6 +39,7 @@ int pal_trainer_create(pal_trainer **out, const pal_train_opts *opts, const pal_
   if (pal_params_alloc(&tr->params, cfg, err)) goto fail;
   pal_params_copy(&tr->params, init, cfg);
   if (pal_gpt2_create(&tr->model, cfg, &tr->params, opts->batch, opts->seq, 1, err)) goto fail;
+  pal_gpt2_set_precision(tr->model, opts->precision);
   if (pal_adamw_init(&tr->opt, cfg, opts->beta1, opts->beta2, opts->eps, opts->weight_decay, err)) goto fail;
   int nt = pal_num_tensors(cfg);
   tr->trainable = malloc((size_t)nt);

@@ -132,6 +132,29 @@ check_fails "the same run again without --resume" "already holds this run; conti
 check_fails "--resume refuses new data" "--data cannot change on --resume" $PAL train --resume $TMP/k2 $FX/inventory.txt
 check_fails "--resume refuses a changed setting" "--lr cannot change on --resume" $PAL train --resume $TMP/k2 --lr 1
 check_fails "unknown --order" "not shuffled or sequential" $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bad4 --order random
+check_fails "unknown --precision" "'fp16' is not a precision \\(fp32 or bf16\\)" $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bad5 --precision fp16
+# --precision bf16: refused in one line naming the feature where the CPU lacks AVX512_BF16; it
+# trains there with PAL_BF16_PORTABLE=1 (the portable kernel) and everywhere else without it.
+if ! grep -qw avx512_bf16 /proc/cpuinfo; then
+  out=$($PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/bf --steps 4 --precision bf16 2>&1); rc=$?
+  check "train --precision bf16 is refused without AVX512_BF16: one line naming the feature" \
+    bash -c "[ $rc -ne 0 ] && [ \$(printf '%s\n' \"\$0\" | wc -l) = 1 ] && printf '%s' \"\$0\" | grep -q 'needs avx512_bf16, which this CPU'" "$out"
+  check "nothing written for the refused bf16 run" test ! -e $TMP/bf
+  export PAL_BF16_PORTABLE=1
+fi
+for p in fp32 bf16; do
+  $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/p_$p --steps 12 --batch 2 --seq 32 --save-every 12 \
+    --lr 3e-3 --warmup 2 --val-fraction 0.2 --precision $p --quiet >/dev/null 2>&1
+done
+unset PAL_BF16_PORTABLE
+check "a bf16 run records --precision bf16 in run.json" grep -q '"--precision", *"bf16"' $TMP/p_bf16/run.json
+check "an fp32 run records no --precision (fingerprints of older runs unchanged)" bash -c "! grep -q precision $TMP/p_fp32/run.json"
+check "bf16's loss after 12 steps is fp32's within 2%" python3 - $TMP/p_fp32/log.jsonl $TMP/p_bf16/log.jsonl <<'PY'
+import json, sys
+last = [[r["loss"] for r in map(json.loads, open(f)) if r.get("type") == "train"][-1] for f in sys.argv[1:]]
+print("#", last)
+sys.exit(not (abs(last[1] - last[0]) <= 0.02 * last[0]))
+PY
 check_fails "--curriculum-steps count must match" "3 spans for 2" \
   $PAL train --model $TMP/m --data $FX/keeper.txt $FX/inventory.txt --out $TMP/bad5 --curriculum --curriculum-steps 1,2,3 --seq 32
 check "--help lists the defaults" sh -c "$PAL train --help | grep -q 'default 1e-4'"

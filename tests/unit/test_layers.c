@@ -83,9 +83,9 @@ static void test_matmul(void) {
         rdw[c * OC + o] += (double)inp[n * C + c] * dout[n * OC + o];
       }
     }
-  pal_matmul_forward(out, inp, w, b, N, C, OC);
+  pal_matmul_forward(PAL_PREC_F32, out, inp, w, b, N, C, OC);
   CHECK(worst(out, ro, (size_t)N * OC, 1e-5, 1e-5) <= 1, "matmul forward: inp @ W + b (Conv1D layout)");
-  pal_matmul_backward(dinp, dw, db, dout, inp, w, N, C, OC);
+  pal_matmul_backward(PAL_PREC_F32, dinp, dw, db, dout, inp, w, N, C, OC);
   CHECK(worst(dinp, rdi, (size_t)N * C, 1e-5, 1e-5) <= 1, "matmul backward: dinp += dout W^T");
   CHECK(worst(dw, rdw, (size_t)C * OC, 1e-5, 1e-5) <= 1, "matmul backward: dW += inp^T dout");
   CHECK(worst(db, rdb, OC, 1e-5, 1e-5) <= 1, "matmul backward: db += column sums");
@@ -99,7 +99,7 @@ static void test_matmul(void) {
       for (int c = 0; c < C; c++) s += (double)inp[n * C + c] * wte[v * C + c];
       rl[n * V + v] = s;
     }
-  pal_matmul_tied_forward(lg, inp, wte, N, C, V);
+  pal_matmul_tied_forward(PAL_PREC_F32, lg, inp, wte, N, C, V);
   CHECK(worst(lg, rl, (size_t)N * V, 1e-5, 1e-5) <= 1, "tied lm_head: inp @ wte^T");
   free(inp); free(w); free(b); free(out); free(dout); free(dinp); free(dw); free(db);
   free(ro); free(rdi); free(rdw); free(rdb); free(wte); free(lg); free(rl);
@@ -205,9 +205,9 @@ static void test_attention(int B, int T, int C, int NH) {
   for (size_t i = 0; i < n3; i++) dqkv[i] = 12345.0f;  /* must be overwritten */
   at_ctx ctx = {to_double(qkv, n3), malloc(n * sizeof(double)), R, B, T, C, NH};
   attn_ref(ctx.out, ctx.qkv, B, T, C, NH);
-  pal_attention_forward(out, att, qkv, B, T, C, NH);
+  pal_attention_forward(PAL_PREC_F32, out, att, qkv, B, T, C, NH);
   CHECK(worst(out, ctx.out, n, 1e-5, 1e-5) <= 1, "attention forward B=%d T=%d C=%d NH=%d", B, T, C, NH);
-  pal_attention_backward(dqkv, datt, R, qkv, att, B, T, C, NH);
+  pal_attention_backward(PAL_PREC_F32, dqkv, datt, R, qkv, att, B, T, C, NH);
   double *g = malloc(n3 * sizeof(double));
   fd_grad(g, ctx.qkv, n3, 1e-5, at_f, &ctx);
   CHECK(worst(dqkv, g, n3, 1e-4, 1e-3) <= 1, "attention backward vs finite differences (T=%d)", T);
@@ -272,8 +272,8 @@ static void run_layers(int threads, float *res, int N, int C, int T, int NH, int
   int B = N / T;
   float *qkv = randn(3 * NC, 1), *ao = malloc(NC * 4), *att = malloc((size_t)B * NH * T * T * 4);
   float *datt = malloc((size_t)B * NH * T * T * 4), *dqkv = malloc(3 * NC * 4);
-  pal_attention_forward_ex(ao, att, datt, qkv, B, T, C, NH, 0.1f, 5, 1);
-  pal_attention_backward_ex(dqkv, datt, d, qkv, att, B, T, C, NH, 0.1f, 5, 1);
+  pal_attention_forward_ex(PAL_PREC_F32, ao, att, datt, qkv, B, T, C, NH, 0.1f, 5, 1);
+  pal_attention_backward_ex(PAL_PREC_F32, dqkv, datt, d, qkv, att, B, T, C, NH, 0.1f, 5, 1);
   float *lg = randn((size_t)N * V, 2), *losses = malloc(N * 4), *lse = malloc(N * 4);
   int *tg = malloc(N * sizeof(int)), *ids = malloc(N * sizeof(int));
   for (int i = 0; i < N; i++) { tg[i] = (i * 31) % V; ids[i] = (i * 7) % 11; }
