@@ -80,6 +80,7 @@ typedef struct pal_train_opts {
   float beta1, beta2, eps;
   uint64_t seed;
   int freeze_embeddings;           /* train only the blocks h.* (wte, wpe, ln_f fixed) */
+  int recompute;                   /* keep only each block's input; recompute in the backward */
   float dropout;
   pal_order order;
   long save_every;                 /* 0: only at the end */

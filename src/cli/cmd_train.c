@@ -8,7 +8,7 @@
 
 static const char *USAGE =
   "usage: palimpsest train --model DIR --data FILE... --out RUN [options]\n"
-  "       palimpsest train --resume RUN [--steps N] [--threads N] [--keep N] [--val-every N] [--quiet]\n\n"
+  "       palimpsest train --resume RUN [--steps N] [--threads N] [--recompute] [--keep N] [--val-every N] [--quiet]\n\n"
   "Fine-tunes (or, from a model made by `init`, trains from scratch) on text files, which are\n"
   "encoded with the model's tokenizer and cached in RUN/data/, or llm.c token shards (.bin).\n"
   "Writes RUN/checkpoint-STEP/ (a Hugging Face model folder + optimizer.safetensors +\n"

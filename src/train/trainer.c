@@ -38,7 +38,6 @@ int pal_trainer_create(pal_trainer **out, const pal_train_opts *opts, const pal_
       }
   if (pal_params_alloc(&tr->params, cfg, err)) goto fail;
   pal_params_copy(&tr->params, init, cfg);
-  if (pal_gpt2_create(&tr->model, cfg, &tr->params, opts->batch, opts->seq, 1, err)) goto fail;
   if (pal_adamw_init(&tr->opt, cfg, opts->beta1, opts->beta2, opts->eps, opts->weight_decay, err)) goto fail;
   int nt = pal_num_tensors(cfg);
   tr->trainable = malloc((size_t)nt);
@@ -51,6 +50,8 @@ int pal_trainer_create(pal_trainer **out, const pal_train_opts *opts, const pal_
     pal_tensor_info_at(cfg, i, &ti);
     tr->trainable[i] = !opts->freeze_embeddings || !strncmp(ti.name, "h.", 2);
   }
+  pal_gpt2_opts eo = {.training = 1, .recompute = opts->recompute};
+  if (pal_gpt2_create_ex(&tr->model, cfg, &tr->params, opts->batch, opts->seq, &eo, err)) goto fail;
   if (pal_loader_init(&tr->loader, sources, n_sources, opts->order, opts->batch, opts->seq, opts->seed, err))
     goto fail;
   pal_rng_seed(&tr->rng, opts->seed);
