@@ -7,16 +7,15 @@
 #include <string.h>
 #include "palimpsest/run.h"
 
-/* --freeze: only the embeddings can be frozen so far (train only the blocks). */
+/* --freeze SPEC (pal_freeze_mask): the syntax here, the model's ranges in pal_train_opts_check. */
 static int freeze_parse(void *dest, const char *s, pal_error *err) {
-  if (strcmp(s, "embeddings")) return pal_errorf(err, "only 'embeddings' can be frozen (got '%s')", s);
-  *(int *)dest = 1;
+  if (pal_freeze_check_syntax(s, err)) return -1;
+  snprintf(dest, PAL_FREEZE_MAX, "%s", s);
   return 0;
 }
 static int freeze_format(const void *src, char *buf, size_t n) {
-  if (!*(const int *)src) return 1;
-  snprintf(buf, n, "embeddings");
-  return 0;
+  if (!*(const char *)src) return 1;
+  return snprintf(buf, n, "%s", (const char *)src) < (int)n ? 0 : -1;
 }
 static const pal_opt_custom FREEZE = {freeze_parse, freeze_format};
 
@@ -55,7 +54,7 @@ const pal_setting pal_train_settings[] = {
   {"seed", PAL_OPT_U64, O(seed), "seed of batch order, source draws and dropout (default 1337)", REC},
   {"threads", PAL_OPT_INT, F(threads), "threads (default: OMP_NUM_THREADS or all cores)", RES},
   {"dropout", PAL_OPT_FLOAT, O(dropout), "dropout probability while training (default 0; seeded)", REC},
-  {"freeze", PAL_OPT_CUSTOM, O(freeze_embeddings), "'embeddings': train only the transformer blocks (wte, wpe, ln_f fixed)", REC, &FREEZE},
+  {"freeze", PAL_OPT_CUSTOM, O(freeze), "tensors that do not train and get no gradient or optimizer memory: embeddings (wte, wpe, ln_f), layers:A-B, name globs; e.g. embeddings,layers:0-35", REC, &FREEZE},
   {"recompute", PAL_OPT_FLAG, O(recompute), "keep only each block's input and recompute its activations in the backward: less memory, about 1.3x the step time, the same gradients", REC | RES},
   {"order", PAL_OPT_ENUM, O(order), "shuffled|sequential batches (default shuffled; sequential = llm.c's)", REC, pal_order_names},
   {"save-every", PAL_OPT_LONG, O(save_every), "save a checkpoint every K steps, and at the end (default 100)", REC},

@@ -38,19 +38,16 @@ int pal_trainer_create(pal_trainer **out, const pal_train_opts *opts, const pal_
       }
   if (pal_params_alloc(&tr->params, cfg, err)) goto fail;
   pal_params_copy(&tr->params, init, cfg);
-  if (pal_adamw_init(&tr->opt, cfg, opts->beta1, opts->beta2, opts->eps, opts->weight_decay, err)) goto fail;
   int nt = pal_num_tensors(cfg);
   tr->trainable = malloc((size_t)nt);
   tr->inputs = malloc((size_t)opts->batch * opts->seq * sizeof(int));
   tr->targets = malloc((size_t)opts->batch * opts->seq * sizeof(int));
   if (!tr->trainable || !tr->inputs || !tr->targets) goto oom;
-  /* --freeze embeddings: as gpt-2-simple's only_train_transformer_layers, only h.* train. */
-  for (int i = 0; i < nt; i++) {
-    pal_tensor_info ti;
-    pal_tensor_info_at(cfg, i, &ti);
-    tr->trainable[i] = !opts->freeze_embeddings || !strncmp(ti.name, "h.", 2);
-  }
-  pal_gpt2_opts eo = {.training = 1, .recompute = opts->recompute};
+  /* --freeze: frozen tensors get neither gradient memory nor optimizer state */
+  if (pal_freeze_mask(opts->freeze, cfg, tr->trainable, err)) goto fail;
+  if (pal_adamw_init_masked(&tr->opt, cfg, opts->beta1, opts->beta2, opts->eps, opts->weight_decay, tr->trainable, err))
+    goto fail;
+  pal_gpt2_opts eo = {.training = 1, .recompute = opts->recompute, .trainable = tr->trainable};
   if (pal_gpt2_create_ex(&tr->model, cfg, &tr->params, opts->batch, opts->seq, &eo, err)) goto fail;
   if (pal_loader_init(&tr->loader, sources, n_sources, opts->order, opts->batch, opts->seq, opts->seed, err))
     goto fail;
@@ -88,6 +85,11 @@ void pal_trainer_free(pal_trainer *tr) {
 long pal_trainer_step_count(const pal_trainer *tr) { return tr->step; }
 const pal_params *pal_trainer_params(const pal_trainer *tr) { return &tr->params; }
 long pal_trainer_last_checkpoint(const pal_trainer *tr) { return tr->last_checkpoint; }
+int pal_trainer_opt_state(const pal_trainer *tr, int k, pal_optim_tensor *out) {
+  return pal_adamw_state(&tr->opt, &tr->cfg, k, out);
+}
+const char *pal_trainer_opt_name(const pal_trainer *tr) { (void)tr; return "adamw"; }
+
 double pal_trainer_elapsed(const pal_trainer *tr) { return tr->elapsed_base + pal_time_now() - tr->start_time; }
 
 int pal_trainer_history_push(pal_trainer *tr, float loss, int source) {

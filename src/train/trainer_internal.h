@@ -34,5 +34,8 @@ int  pal_trainer_history_push(pal_trainer *tr, float loss, int source);
 /* RUN/log.jsonl: appends one line (with a newline). */
 int  pal_trainer_log(pal_trainer *tr, const char *line, pal_error *err);
 double pal_trainer_elapsed(const pal_trainer *tr);
+/* The optimizer's state tensor k for optimizer.safetensors (0; 1 past the last) and its name. */
+int  pal_trainer_opt_state(const pal_trainer *tr, int k, pal_optim_tensor *out);
+const char *pal_trainer_opt_name(const pal_trainer *tr);
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_bigmodel.sh: the training flags that let 774M and 1558M fit (docs/PARTS/train.md
-# "Larger models"), end to end on a tiny model: --recompute trains bitwise the same model.
+# "Larger models"), end to end on a tiny model: --recompute trains bitwise the same model;
+# --freeze keeps frozen tensors' bytes and saves no optimizer state for them; resume is exact.
 . tests/lib.sh
 FX=tests/fixtures/train
 export OMP_NUM_THREADS=2
@@ -17,5 +18,30 @@ check "--recompute: the same optimizer state" cmp $TMP/plain/checkpoint-3/optimi
 check "run.json records --recompute" grep -q '"--recompute"' $TMP/re/run.json
 $PAL train --resume $TMP/plain --steps 5 --recompute --quiet >/dev/null 2>&1; rc=$?
 check_eq "a resume may switch --recompute on (it changes no number)" 0 "$rc"
+
+# ---- --freeze embeddings,layers:0-1: only block 2 trains; no moments saved for the rest.
+$PAL train $T --out $TMP/frz --freeze embeddings,layers:0-1 >/dev/null 2>&1
+check "--freeze embeddings,layers:0-1: frozen bytes kept, block 2 moved, no state for frozen tensors" python3 - $TMP/m/model.safetensors $TMP/frz/checkpoint-3 <<'PY'
+import json, struct, sys
+def tensors(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n]); h.pop("__metadata__", None)
+    return {k: b[8 + n + v["data_offsets"][0]: 8 + n + v["data_offsets"][1]] for k, v in h.items()}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2] + "/model.safetensors")
+o = tensors(sys.argv[2] + "/optimizer.safetensors")
+for k in a:
+    trains = k.startswith("h.2.")
+    assert (a[k] != b[k]) == trains, k
+    assert (("m." + k) in o and ("v." + k) in o) == trains, k
+assert len(o) == 24, len(o)
+PY
+$PAL train $T --out $TMP/frz2 --freeze embeddings,layers:0-1 --steps 2 >/dev/null 2>&1
+$PAL train --resume $TMP/frz2 --steps 3 --quiet >/dev/null 2>&1
+check "a frozen run resumes exactly (its moments load back)" cmp $TMP/frz/checkpoint-3/model.safetensors $TMP/frz2/checkpoint-3/model.safetensors
+check_fails "--freeze: a layer past the model" "train: --freeze: layers:2-3 names layer 3, but the model has layers 0-2" \
+  $PAL train $T --out $TMP/bad --freeze layers:2-3
+check_fails "--freeze: a glob that matches nothing" "'h.\*.mpl.\*' matches no tensor" $PAL train $T --out $TMP/bad --freeze 'h.*.mpl.*'
+check "nothing written for a refused run" test ! -e $TMP/bad
 
 done_tests

@@ -1,6 +1,7 @@
 /* test_bigmodel.c: what lets the larger GPT-2s train in less memory, on the tiny fixture
  * model (tests/fixtures/tiny): --recompute gives bitwise the gradients of the plain engine
- * in less memory. */
+ * in less memory; --freeze specs, and frozen tensors without gradient or moment memory
+ * while the rest trains bitwise as under a mask over full buffers. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "check.h"
 #include "palimpsest/model.h"
 #include "palimpsest/optim.h"
+#include "palimpsest/train.h"
 #include "tiny_fixture.h"
 
 /* Loss and gradients of one forward/backward (or two accumulated), with dropout p. */
@@ -66,6 +68,88 @@ static void test_recompute_plan(void) {
   CHECK(pal_gpt2_plan_bytes(&c8, 2, 128, 1) == p8 + g, "pal_gpt2_plan agrees with pal_gpt2_plan_bytes");
 }
 
+static void test_freeze_specs(const pal_config *c) {
+  pal_error err = {{0}};
+  int nt = pal_num_tensors(c);  /* 2 + 12*2 + 2 = 28 */
+  unsigned char m[64];
+  int n = 0;
+  CHECK(pal_freeze_mask("embeddings,layers:0", c, m, &err) == 0, "embeddings,layers:0: %s", err.msg);
+  for (int i = 0; i < nt; i++) n += m[i];
+  CHECK(n == 12 && m[2 + 12] && !m[2 + 11] && !m[0] && !m[1] && !m[nt - 1], "only block 1 trains (%d tensors)", n);
+  CHECK(pal_freeze_mask("h.*.ln_?.*,wpe.weight", c, m, &err) == 0 && !m[1] && m[0] && !m[2] && !m[3] && m[4] &&
+        !m[2 + 6] && !m[2 + 12 + 7] && m[nt - 1], "globs: every block LayerNorm and wpe frozen, ln_f not");
+  CHECK(pal_freeze_mask("", c, m, &err) == 0 && m[0] && m[nt - 1], "an empty spec freezes nothing");
+  CHECK(pal_freeze_mask("layers:0-2", c, m, &err) < 0 && strstr(err.msg, "layers:0-2 names layer 2, but the model has layers 0-1"),
+        "a layer out of range: %s", err.msg);
+  CHECK(pal_freeze_mask("embeddings,h.*.mpl.*", c, m, &err) < 0 && strstr(err.msg, "'h.*.mpl.*' matches no tensor"),
+        "a glob that matches nothing (a typo): %s", err.msg);
+  CHECK(pal_freeze_mask("embeddings,layers:0-1", c, m, &err) < 0 && strstr(err.msg, "nothing would train"),
+        "freezing everything: %s", err.msg);
+  CHECK(pal_freeze_check_syntax("layers:x", &err) < 0 && strstr(err.msg, "not layers:A"), "bad range: %s", err.msg);
+  CHECK(pal_freeze_check_syntax("embeddings,,layers:1", &err) < 0 && strstr(err.msg, "empty item"), "empty item: %s", err.msg);
+  CHECK(pal_freeze_check_syntax("embeddings,layers:2-5,h.*.attn.*", &err) == 0, "a good spec parses without a model");
+}
+
+/* `steps` AdamW steps, clip off, fresh parameters from the fixture. freeze NULL: every tensor
+ * trains with full buffers; masked: full gradient/moment buffers and a trainable mask (the old
+ * way); otherwise the engine and optimizer allocate for trainable tensors only. */
+static void train_steps(const tiny_fixture *f, pal_params *p, const unsigned char *trainable, int masked, int steps,
+                        size_t *grad_floats, size_t *moment_floats) {
+  pal_error err = {{0}};
+  tiny_params(f, p);
+  pal_gpt2 *m;
+  pal_adamw opt;
+  pal_gpt2_opts o = {.training = 1, .trainable = masked ? NULL : trainable};
+  pal_gpt2_create_ex(&m, &f->cfg, p, f->B, f->T, &o, &err);
+  pal_adamw_init_masked(&opt, &f->cfg, 0.9f, 0.999f, 1e-8f, 0.1f, masked ? NULL : trainable, &err);
+  for (int s = 0; s < steps; s++) {
+    pal_gpt2_zero_grad(m);
+    pal_gpt2_forward(m, f->inputs, f->targets, f->B, f->T, NULL, &err);
+    pal_gpt2_backward(m, 1.0f, &err);
+    pal_adamw_step(&opt, &f->cfg, p, pal_gpt2_grads(m), 1e-2f, trainable);
+  }
+  *grad_floats = pal_gpt2_grads(m)->n_floats;
+  *moment_floats = opt.n_floats;
+  pal_adamw_free(&opt);
+  pal_gpt2_free(m);
+}
+
+static void test_freeze_training(const tiny_fixture *f) {
+  pal_error err = {{0}};
+  unsigned char tr[64];
+  pal_freeze_mask("embeddings,layers:0", &f->cfg, tr, &err);
+  size_t want = pal_params_count_masked(&f->cfg, tr), g_full, m_full, g_frz, m_frz, g, mo;
+  pal_params full, masked, frozen, init;
+  tiny_params(f, &init);
+  train_steps(f, &masked, tr, 1, 3, &g_full, &m_full);
+  train_steps(f, &frozen, tr, 0, 3, &g_frz, &m_frz);
+  CHECK(g_frz == want && m_frz == want && g_full == init.n_floats && want < init.n_floats / 2,
+        "frozen tensors get no gradient and no moment memory (%zu of %zu floats each)", g_frz, init.n_floats);
+  CHECK(!memcmp(masked.flat, frozen.flat, init.n_floats * sizeof(float)),
+        "after 3 steps every tensor is bitwise what training under a mask over full buffers gives");
+  int frozen_same = 1, trained_moved = 1;
+  for (int i = 0; i < pal_num_tensors(&f->cfg); i++) {
+    pal_tensor_info t;
+    pal_tensor_info_at(&f->cfg, i, &t);
+    int same = !memcmp(frozen.flat + t.offset, init.flat + t.offset, t.n_elems * sizeof(float));
+    if (tr[i]) trained_moved &= !same || t.n_elems < 8; else frozen_same &= same;
+  }
+  CHECK(frozen_same, "frozen tensors are bitwise unchanged");
+  CHECK(trained_moved, "every trained tensor moved");
+  /* after one step freezing cannot matter yet: the trained tensors equal a full run's */
+  pal_params_free(&frozen);
+  train_steps(f, &full, NULL, 0, 1, &g, &mo);
+  train_steps(f, &frozen, tr, 0, 1, &g, &mo);
+  int equal = 1;
+  for (int i = 0; i < pal_num_tensors(&f->cfg); i++) {
+    pal_tensor_info t;
+    pal_tensor_info_at(&f->cfg, i, &t);
+    if (tr[i]) equal &= !memcmp(frozen.flat + t.offset, full.flat + t.offset, t.n_elems * sizeof(float));
+  }
+  CHECK(equal, "step 1: the trained tensors are bitwise those of a run that freezes nothing");
+  pal_params_free(&full); pal_params_free(&masked); pal_params_free(&frozen); pal_params_free(&init);
+}
+
 int main(void) {
   tiny_fixture f;
   pal_params p;
@@ -75,6 +159,8 @@ int main(void) {
   }
   test_recompute(&f, &p);
   test_recompute_plan();
+  test_freeze_specs(&f.cfg);
+  test_freeze_training(&f);
   pal_params_free(&p);
   tiny_free(&f);
   return check_done();
