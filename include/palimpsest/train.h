@@ -94,6 +94,7 @@ typedef struct pal_train_opts {
   uint64_t seed;
   char freeze[PAL_FREEZE_MAX];     /* --freeze spec ("" = none; see pal_freeze_mask) */
   int recompute;                   /* keep only each block's input; recompute in the backward */
+  pal_optim_kind optimizer;        /* --optimizer adamw|adafactor */
   float dropout;
   pal_order order;
   long save_every;                 /* 0: only at the end */

@@ -19,6 +19,21 @@ static int freeze_format(const void *src, char *buf, size_t n) {
 }
 static const pal_opt_custom FREEZE = {freeze_parse, freeze_format};
 
+/* --optimizer adamw|adafactor: recorded only when not adamw, so that the runs made before
+ * there was a choice keep their run.json and fingerprint. */
+static int optimizer_parse(void *dest, const char *s, pal_error *err) {
+  for (const pal_enum_name *e = pal_optim_names; e->name; e++)
+    if (!strcmp(s, e->name)) { *(pal_optim_kind *)dest = (pal_optim_kind)e->value; return 0; }
+  return pal_errorf(err, "'%s' is not adamw or adafactor", s);
+}
+static int optimizer_format(const void *src, char *buf, size_t n) {
+  pal_optim_kind k = *(const pal_optim_kind *)src;
+  if (k == PAL_OPTIM_ADAMW) return 1;
+  snprintf(buf, n, "%s", pal_optimizers[k].name);
+  return 0;
+}
+static const pal_opt_custom OPTIMIZER = {optimizer_parse, optimizer_format};
+
 /* --curriculum-steps 200,100,300 */
 static int spans_parse(void *dest, const char *s, pal_error *err) {
   if (pal_parse_longs(s, 1, dest)) return pal_errorf(err, "'%s' is not a list of positive step counts", s);
@@ -49,7 +64,8 @@ const pal_setting pal_train_settings[] = {
   {"min-lr", PAL_OPT_FLOAT, O(min_lr), "learning rate at the last step for cosine/linear (default 1e-5)", REC},
   {"warmup", PAL_OPT_LONG, O(warmup), "linear warmup steps (default 20)", REC},
   {"lr-schedule", PAL_OPT_ENUM, O(schedule), "cosine|linear|constant (default cosine)", REC, pal_lr_schedule_names},
-  {"weight-decay", PAL_OPT_FLOAT, O(weight_decay), "AdamW weight decay on matrices and embeddings (default 0.01)", REC},
+  {"optimizer", PAL_OPT_CUSTOM, O(optimizer), "adamw|adafactor: adamw when not given; adafactor keeps R+C floats per matrix instead of AdamW's 2 per weight", REC, &OPTIMIZER},
+  {"weight-decay", PAL_OPT_FLOAT, O(weight_decay), "weight decay on matrices and embeddings (default 0.01)", REC},
   {"grad-clip", PAL_OPT_FLOAT, O(grad_clip), "clip the global gradient norm to G; 0 = off (default 1.0)", REC},
   {"seed", PAL_OPT_U64, O(seed), "seed of batch order, source draws and dropout (default 1337)", REC},
   {"threads", PAL_OPT_INT, F(threads), "threads (default: OMP_NUM_THREADS or all cores)", RES},

@@ -10,7 +10,7 @@ struct pal_trainer {
   pal_config cfg;
   pal_params params;              /* owned, trained in place */
   pal_gpt2 *model;                /* training engine for (batch, seq) */
-  pal_adamw opt;
+  pal_optim opt;                  /* --optimizer's state; opt.step counts its steps */
   unsigned char *trainable;       /* (n_tensors) */
   pal_train_source *sources;      /* owned */
   int n_sources;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_bigmodel.sh: the training flags that let 774M and 1558M fit (docs/PARTS/train.md
 # "Larger models"), end to end on a tiny model: --recompute trains bitwise the same model;
-# --freeze keeps frozen tensors' bytes and saves no optimizer state for them; resume is exact.
+# --freeze keeps frozen tensors' bytes and saves no optimizer state for them; --optimizer
+# adafactor saves its factored statistics and resumes bitwise.
 . tests/lib.sh
 FX=tests/fixtures/train
 export OMP_NUM_THREADS=2
@@ -43,5 +44,27 @@ check_fails "--freeze: a layer past the model" "train: --freeze: layers:2-3 name
   $PAL train $T --out $TMP/bad --freeze layers:2-3
 check_fails "--freeze: a glob that matches nothing" "'h.\*.mpl.\*' matches no tensor" $PAL train $T --out $TMP/bad --freeze 'h.*.mpl.*'
 check "nothing written for a refused run" test ! -e $TMP/bad
+
+# ---- --optimizer adafactor: factored statistics saved; 2 steps + resume to 4 = 4 straight.
+$PAL train $T --steps 4 --out $TMP/af --optimizer adafactor >/dev/null 2>&1
+$PAL train $T --steps 2 --out $TMP/af2 --optimizer adafactor >/dev/null 2>&1
+$PAL train --resume $TMP/af2 --steps 4 --quiet >/dev/null 2>&1
+check "adafactor: resumed from step 2, step 4 is bitwise the straight run's" cmp $TMP/af/checkpoint-4/model.safetensors $TMP/af2/checkpoint-4/model.safetensors
+check "adafactor: and so is its state" cmp $TMP/af/checkpoint-4/optimizer.safetensors $TMP/af2/checkpoint-4/optimizer.safetensors
+check "adafactor: moves the weights differently from adamw" bash -c "! cmp -s $TMP/af/checkpoint-4/model.safetensors $TMP/plain/checkpoint-3/model.safetensors"
+check "adafactor: optimizer.safetensors holds vr/vc per matrix, v per vector, and names the optimizer" python3 - $TMP/af/checkpoint-4/optimizer.safetensors <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
+meta = h.pop("__metadata__")
+assert meta["optimizer"] == "adafactor" and meta["step"] == "4", meta
+assert h["vr.wte.weight"]["shape"] == [300] and h["vc.wte.weight"]["shape"] == [32], h["vr.wte.weight"]
+assert h["vr.h.1.mlp.c_fc.weight"]["shape"] == [32] and h["vc.h.1.mlp.c_fc.weight"]["shape"] == [128]
+assert h["v.h.0.ln_1.weight"]["shape"] == [32] and not any(k.startswith("m.") for k in h)
+assert len(h) == 2 + 2 + 3 * (4 * 2 + 8) + 2, len(h)
+PY
+check "run.json records --optimizer adafactor" grep -q '"adafactor"' $TMP/af/run.json
+check "run.json of an adamw run does not name the optimizer (old runs keep their fingerprint)" bash -c "! grep -q optimizer $TMP/plain/run.json"
+check_fails "--optimizer: an unknown name" "'sgd' is not adamw or adafactor" $PAL train $T --out $TMP/bad --optimizer sgd
 
 done_tests

@@ -1,7 +1,8 @@
 /* test_bigmodel.c: what lets the larger GPT-2s train in less memory, on the tiny fixture
  * model (tests/fixtures/tiny): --recompute gives bitwise the gradients of the plain engine
  * in less memory; --freeze specs, and frozen tensors without gradient or moment memory
- * while the rest trains bitwise as under a mask over full buffers. */
+ * while the rest trains bitwise as under a mask over full buffers; Adafactor against the
+ * PyTorch implementation of tests/ref/make_adafactor_fixtures.py (3 steps, two variants). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,102 @@ static void test_freeze_training(const tiny_fixture *f) {
   pal_params_free(&full); pal_params_free(&masked); pal_params_free(&frozen); pal_params_free(&init);
 }
 
+/* Largest |a-b| / (atol + rtol |b|) over n, skipping where skip[i] (may be NULL). */
+static double worst_ratio(const float *a, const float *b, size_t n, double atol, double rtol, const unsigned char *skip,
+                          size_t *where) {
+  double w = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (skip && skip[i]) continue;
+    double r = fabs((double)a[i] - b[i]) / (atol + rtol * fabs((double)b[i]));
+    if (!(r <= w)) { w = r; *where = i; }
+  }
+  return w;
+}
+
+static void adafactor_variant(const tiny_fixture *f, const cJSON *af, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(af, "variants"), name);
+  float lr = (float)tiny_num(af, "lr"), wd = (float)tiny_num(v, "weight_decay"), clip = (float)tiny_num(v, "clip");
+  int steps = tiny_int(af, "steps");
+  pal_params p;
+  pal_error err = {{0}};
+  tiny_params(f, &p);
+  size_t n = p.n_floats;
+  pal_gpt2 *m;
+  pal_gpt2_create(&m, &f->cfg, &p, f->B, f->T, 1, &err);
+  pal_optim opt;
+  pal_optim_hparams hp = {0.9f, 0.999f, 1e-8f, wd};
+  CHECK(pal_optim_init(&opt, PAL_OPTIM_ADAFACTOR, &f->cfg, &hp, NULL, &err) == 0, "%s: init", name);
+  CHECK(opt.adafactor.n_floats == pal_optimizers[PAL_OPTIM_ADAFACTOR].state_floats(&f->cfg, NULL) &&
+        opt.adafactor.n_floats < n / 10, "%s: %zu floats of state for %zu parameters", name, opt.adafactor.n_floats, n);
+  int norms_ok = 1;
+  for (int s = 0; s < steps; s++) {
+    pal_gpt2_zero_grad(m);
+    pal_gpt2_forward(m, f->inputs, f->targets, f->B, f->T, NULL, &err);
+    pal_gpt2_backward(m, 1.0f, &err);
+    double norm = clip > 0 ? pal_clip_grad_norm(&f->cfg, pal_gpt2_grads(m), clip, NULL) : pal_grad_norm(&f->cfg, pal_gpt2_grads(m), NULL);
+    double want = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(v, "grad_norms"), s)->valuedouble;
+    norms_ok &= fabs(norm - want) <= 1e-4 * want;
+    pal_optim_step(&opt, &f->cfg, &p, pal_gpt2_grads(m), lr, NULL);
+  }
+  CHECK(norms_ok && opt.step == steps, "%s: gradient norms match PyTorch at each of %d steps", name, steps);
+  char file[80];
+  snprintf(file, sizeof file, "%s.bin", name);
+  float *want = tiny_floats(file, n), *g_ref = tiny_floats("grads.bin", n), *start = tiny_floats("params.bin", n);
+  /* Elements whose true gradient is 0 (the key bias: softmax ignores a per-row constant) get
+   * rounding noise for a gradient, which Adafactor's eps1 = 1e-30 normalises into O(lr) steps
+   * of arbitrary sign in float32 and float64 alike (PyTorch's included): they are held to
+   * moving at most steps*lr, every other element to 1e-5 of PyTorch. */
+  unsigned char *noisy = calloc(n, 1);
+  double noisy_move = 0;
+  size_t where = 0, n_noisy = 0;
+  for (size_t i = 0; want && g_ref && start && i < n; i++)
+    if (fabs(g_ref[i]) < 1e-7) {
+      noisy[i] = 1;
+      n_noisy++;
+      if (fabs((double)p.flat[i] - start[i]) > noisy_move) noisy_move = fabs((double)p.flat[i] - start[i]);
+    }
+  double d = want ? worst_ratio(p.flat, want, n, 1e-5, 0, noisy, &where) : INFINITY;
+  CHECK(d <= 1.0, "%s: parameters after %d steps within 1e-5 of PyTorch (worst %.3g at %zu)", name, steps, d * 1e-5, where);
+  /* after update clipping a tensor's update has RMS <= 1, so one element moves at most
+   * lr * sqrt(n) per step; the noisy ones live in vectors of at most 3C = 72 */
+  CHECK(n_noisy < n / 20 && noisy_move <= steps * lr * sqrt(72.0), "%s: %zu zero-gradient elements moved at most steps*lr*sqrt(72) (%.3g)",
+        name, n_noisy, noisy_move);
+  double moved = start ? check_max_abs_diff(p.flat, start, n, NULL) : 0;
+  CHECK(moved > 1e-3, "%s: parameters moved (max %.3g)", name, moved);
+  /* the statistics, in the order pal_optim_state lists them */
+  snprintf(file, sizeof file, "%s_state.bin", name);
+  float *st = tiny_floats(file, opt.adafactor.n_floats);
+  pal_optim_tensor t;
+  size_t off = 0;
+  int order_ok = 1;
+  for (int k = 0; pal_optim_state(&opt, &f->cfg, k, &t) == 0; k++) {
+    order_ok &= t.data == opt.adafactor.state + off;
+    off += t.n_elems;
+  }
+  CHECK(order_ok && off == opt.adafactor.n_floats, "%s: the state tensors tile the statistics in order", name);
+  pal_optim_state(&opt, &f->cfg, 2, &t);
+  CHECK(!strcmp(t.name, "vr.wpe.weight") && t.n_elems == 32, "%s: vr.wpe.weight holds its 32 row means (%s)", name, t.name);
+  pal_optim_state(&opt, &f->cfg, 4, &t);
+  CHECK(!strcmp(t.name, "v.h.0.ln_1.weight") && t.n_elems == 24, "%s: vectors keep a full average (%s)", name, t.name);
+  d = st ? worst_ratio(opt.adafactor.state, st, off, 1e-9, 1e-4, NULL, &where) : INFINITY;
+  CHECK(d <= 1.0, "%s: row/column statistics within 1e-4 rel of PyTorch (worst ratio %.3g at %zu)", name, d, where);
+  free(st); free(noisy); free(want); free(g_ref); free(start);
+  pal_optim_free(&opt);
+  pal_gpt2_free(m);
+  pal_params_free(&p);
+}
+
+static void test_adafactor(const tiny_fixture *f) {
+  char *text = check_read(check_fixture("tiny/adafactor.json"), NULL);
+  cJSON *af = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  CHECK(af != NULL, "tiny/adafactor.json loads");
+  if (!af) return;
+  adafactor_variant(f, af, "adafactor_plain");
+  adafactor_variant(f, af, "adafactor_decay");
+  cJSON_Delete(af);
+}
+
 int main(void) {
   tiny_fixture f;
   pal_params p;
@@ -161,6 +258,7 @@ int main(void) {
   test_recompute_plan();
   test_freeze_specs(&f.cfg);
   test_freeze_training(&f);
+  test_adafactor(&f);
   pal_params_free(&p);
   tiny_free(&f);
   return check_done();
