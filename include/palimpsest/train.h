@@ -115,6 +115,26 @@ int  pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_
  * (the trainer draws one per step). */
 int  pal_curriculum_source(const pal_train_opts *o, int n_sources, long step);
 
+/* ---- The memory plan (plan.c): bytes a run will hold, from its settings and the model's
+ * config, before anything is allocated. */
+typedef struct pal_train_plan {
+  size_t weights;        /* the trainer's F32 copy of every parameter */
+  size_t gradients;      /* trained tensors only */
+  size_t optimizer;      /* the optimizer's state (pal_optimizers[...].state_floats) */
+  size_t activations;    /* the engine's activations, backward scratch and logits */
+  size_t runtime;        /* an allowance for code, BLAS and thread buffers */
+  size_t total;
+  int frozen_tensors;
+} pal_train_plan;
+/* Fails only on a bad --freeze spec (opts are otherwise assumed checked). */
+int  pal_train_plan_make(const pal_train_opts *o, const pal_config *cfg, pal_train_plan *out, pal_error *err);
+/* 0 when the plan fits in `available` bytes (0: unknown, not checked); else one line with
+ * the figures and MemAvailable. */
+int  pal_train_plan_fits(const pal_train_plan *p, size_t available, pal_error *err);
+/* The plan as lines for `train --plan` (appended to b). */
+int  pal_train_plan_describe(const pal_train_plan *p, const pal_train_opts *o, const pal_config *cfg,
+                             size_t available, pal_buf *b);
+
 /* ---- The trainer (trainer.c). */
 typedef struct pal_trainer pal_trainer;
 

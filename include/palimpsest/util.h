@@ -196,5 +196,8 @@ int  pal_setting_record(const pal_setting *s, const void *base, pal_strs *args, 
 
 /* Monotonic seconds. */
 double pal_time_now(void);
+/* The machine's MemAvailable (/proc/meminfo) in bytes: 0, or -1 where it cannot be read.
+ * PAL_TEST_MEM_AVAILABLE=N (a test hook) makes it N. (meminfo.c) */
+int    pal_mem_available(size_t *bytes);
 
 #endif

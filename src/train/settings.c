@@ -81,6 +81,7 @@ const pal_setting pal_train_settings[] = {
   {"val-fraction", PAL_OPT_DOUBLE, O(val_fraction), "held-out tail of every source for validation (default 0.05)", REC},
   {"val-every", PAL_OPT_LONG, O(val_every), "validate every N steps too (default 0: at saves only)", REC | RES},
   {"quiet", PAL_OPT_FLAG, F(quiet), "no progress line", RES},
+  {"plan", PAL_OPT_FLAG, F(plan), "print the memory the run needs (weights, gradients, optimizer, activations) against MemAvailable, and stop", RES},
   {NULL},
 };
 #undef F

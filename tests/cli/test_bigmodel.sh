@@ -2,7 +2,8 @@
 # test_bigmodel.sh: the training flags that let 774M and 1558M fit (docs/PARTS/train.md
 # "Larger models"), end to end on a tiny model: --recompute trains bitwise the same model;
 # --freeze keeps frozen tensors' bytes and saves no optimizer state for them; --optimizer
-# adafactor saves its factored statistics and resumes bitwise.
+# adafactor saves its factored statistics and resumes bitwise; --plan prints the memory and
+# stops, and a run that cannot fit is refused in one line before anything is written.
 . tests/lib.sh
 FX=tests/fixtures/train
 export OMP_NUM_THREADS=2
@@ -66,5 +67,21 @@ PY
 check "run.json records --optimizer adafactor" grep -q '"adafactor"' $TMP/af/run.json
 check "run.json of an adamw run does not name the optimizer (old runs keep their fingerprint)" bash -c "! grep -q optimizer $TMP/plain/run.json"
 check_fails "--optimizer: an unknown name" "'sgd' is not adamw or adafactor" $PAL train $T --out $TMP/bad --optimizer sgd
+
+# ---- --plan and the refusal (PAL_TEST_MEM_AVAILABLE stands in for /proc/meminfo's figure).
+out=$($PAL train $T --out $TMP/planned --plan 2>&1); rc=$?
+check_eq "--plan exits 0 when the run fits" 0 "$rc"
+check "--plan prints weights, gradients, optimizer, activations and the total against MemAvailable" \
+  bash -c "printf '%s' \"\$1\" | grep -q 'weights' && printf '%s' \"\$1\" | grep -q 'gradients' && printf '%s' \"\$1\" | grep -q 'optimizer' && printf '%s' \"\$1\" | grep -q 'activations' && printf '%s' \"\$1\" | grep -q 'MemAvailable): fits'" _ "$out"
+check "--plan writes nothing" test ! -e $TMP/planned
+out=$(PAL_TEST_MEM_AVAILABLE=1000000 $PAL train $T --out $TMP/planned --plan 2>&1); rc=$?
+check_eq "--plan exits 1 when it does not fit" "1:1" "$rc:$(printf '%s' "$out" | grep -c 'does NOT fit')"
+check_fails "a run that cannot fit is refused: one line, the figure and MemAvailable" \
+  "^palimpsest: train: this run needs 0\.[0-9]+ GB \(weights .*\) but MemAvailable is 0\.00 GB; see train --plan" \
+  env PAL_TEST_MEM_AVAILABLE=1000000 $PAL train $T --out $TMP/refused
+check "the refused run wrote nothing" test ! -e $TMP/refused
+check_eq "the refusal is one line" 1 "$(PAL_TEST_MEM_AVAILABLE=1000000 $PAL train $T --out $TMP/refused 2>&1 | wc -l)"
+check_fails "a batch no machine holds is refused on the real MemAvailable, not by the OOM killer" "needs [0-9.]+ GB .* but MemAvailable is" \
+  $PAL train $T --out $TMP/refused --batch 2000000
 
 done_tests

@@ -2,7 +2,8 @@
  * model (tests/fixtures/tiny): --recompute gives bitwise the gradients of the plain engine
  * in less memory; --freeze specs, and frozen tensors without gradient or moment memory
  * while the rest trains bitwise as under a mask over full buffers; Adafactor against the
- * PyTorch implementation of tests/ref/make_adafactor_fixtures.py (3 steps, two variants). */
+ * PyTorch implementation of tests/ref/make_adafactor_fixtures.py (3 steps, two variants);
+ * the memory plan's figures for 774M and its refusal line. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,38 @@ static void test_adafactor(const tiny_fixture *f) {
   cJSON_Delete(af);
 }
 
+static void test_plan(void) {
+  pal_config c;
+  pal_error err = {{0}};
+  pal_config_parse("774M", &c, &err);
+  pal_train_opts o;
+  pal_train_opts_default(&o);
+  o.batch = 1;
+  o.seq = 512;
+  pal_train_plan p, q;
+  CHECK(pal_train_plan_make(&o, &c, &p, &err) == 0, "plan 774M: %s", err.msg);
+  size_t P = (size_t)774030080 * 4;
+  CHECK(p.weights == P && p.gradients == P && p.optimizer == 2 * P && p.frozen_tensors == 0, "774M adamw: weights = gradients = %zu bytes, moments twice that", P);
+  CHECK(p.total == p.weights + p.gradients + p.optimizer + p.activations + p.runtime && p.total > 15e9, "the total is the sum (%.2f GB)", p.total / 1e9);
+  o.optimizer = PAL_OPTIM_ADAFACTOR;
+  o.recompute = 1;
+  pal_train_plan_make(&o, &c, &q, &err);
+  CHECK(q.optimizer == (36 * (4 * 1280 + 2 * 1280 + 5 * 1280 + 5 * 1280 + 13 * 1280) + 50257 + 1280 + 1024 + 1280 + 2 * 1280) * 4,
+        "774M adafactor: R+C per matrix, n per vector (%zu bytes)", q.optimizer);
+  CHECK(q.activations < p.activations / 5, "recompute: activations %.2f GB instead of %.2f", q.activations / 1e9, p.activations / 1e9);
+  snprintf(o.freeze, sizeof o.freeze, "embeddings,layers:0-34");
+  pal_train_plan_make(&o, &c, &q, &err);
+  CHECK(q.gradients == ((size_t)12 * 1280 * 1280 + 13 * 1280) * 4 && q.frozen_tensors == 436 - 12,
+        "freeze all but the top block: gradients of one block only (%zu bytes)", q.gradients);
+  CHECK(pal_train_plan_fits(&p, (size_t)30e9, &err) == 0 && pal_train_plan_fits(&p, 0, &err) == 0, "fits in 30 GB; unknown is not refused");
+  CHECK(pal_train_plan_fits(&p, (size_t)12e9, &err) < 0 && strstr(err.msg, "needs 15.") && strstr(err.msg, "MemAvailable is 12.00 GB") &&
+        !strchr(err.msg, '\n'), "refused in 12 GB, one line: %s", err.msg);
+  pal_buf b = {0};
+  pal_train_plan_describe(&p, &o, &c, (size_t)12e9, &b);
+  CHECK(b.data && strstr(b.data, "does NOT fit") && strstr(b.data, "optimizer"), "the description says it does not fit");
+  pal_buf_free(&b);
+}
+
 int main(void) {
   tiny_fixture f;
   pal_params p;
@@ -259,6 +292,7 @@ int main(void) {
   test_freeze_specs(&f.cfg);
   test_freeze_training(&f);
   test_adafactor(&f);
+  test_plan();
   pal_params_free(&p);
   tiny_free(&f);
   return check_done();
