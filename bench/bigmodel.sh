@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-STEPS=${2:-2}
+STEPS=${2:-2}   # at least 2: the last step's time is the difference of two log lines
 PAL=$BUILD/palimpsest
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pal_bigmodel.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -39,7 +39,9 @@ run_case() {
   local rss_kb
   rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")
   local toks
-  toks=$(grep '"type":"train"' "$run/log.jsonl" 2>/dev/null | tail -1 | sed 's/.*"tokens_per_s":\([0-9.]*\).*/\1/')
+  # tokens/s of the last step from the log's elapsed_s (its tokens_per_s has one decimal)
+  toks=$(grep '"type":"train"' "$run/log.jsonl" 2>/dev/null | tail -2 | sed 's/.*"elapsed_s":\([0-9.]*\).*/\1/' |
+         awk -v n=$((B * T)) 'NR == 1 {a = $1} NR == 2 {b = $1} END {if (NR == 2 && b > a) printf "%.3f", n / (b - a)}')
   TOKS[$name]=${toks:-0}
   local ratio="-" btoks="-"
   if [ "$base" != "-" ] && [ -n "${TOKS[$base]:-}" ]; then
