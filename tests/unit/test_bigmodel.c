@@ -206,8 +206,11 @@ static void adafactor_variant(const tiny_fixture *f, const cJSON *af, const char
       n_noisy++;
       if (fabs((double)p.flat[i] - start[i]) > noisy_move) noisy_move = fabs((double)p.flat[i] - start[i]);
     }
-  double d = want ? worst_ratio(p.flat, want, n, 1e-5, 0, noisy, &where) : INFINITY;
-  CHECK(d <= 1.0, "%s: parameters after %d steps within 1e-5 of PyTorch (worst %.3g at %zu)", name, steps, d * 1e-5, where);
+  /* Adafactor turns g into about g/|g|, so a small gradient's float32 relative error (1e-3 is
+   * what test_gpt2 allows) reaches the step nearly whole: 1e-4 is a tenth of one lr step. The
+   * -O3 build lands within 3e-7, the -O1 sanitizer build within 5e-5. */
+  double d = want ? worst_ratio(p.flat, want, n, 1e-4, 0, noisy, &where) : INFINITY;
+  CHECK(d <= 1.0, "%s: parameters after %d steps within 1e-4 of PyTorch (worst %.3g at %zu)", name, steps, d * 1e-4, where);
   /* after update clipping a tensor's update has RMS <= 1, so one element moves at most
    * lr * sqrt(n) per step; the noisy ones live in vectors of at most 3C = 72 */
   CHECK(n_noisy < n / 20 && noisy_move <= steps * lr * sqrt(72.0), "%s: %zu zero-gradient elements moved at most steps*lr*sqrt(72) (%.3g)",
@@ -229,8 +232,9 @@ static void adafactor_variant(const tiny_fixture *f, const cJSON *af, const char
   CHECK(!strcmp(t.name, "vr.wpe.weight") && t.n_elems == 32, "%s: vr.wpe.weight holds its 32 row means (%s)", name, t.name);
   pal_optim_state(&opt, &f->cfg, 4, &t);
   CHECK(!strcmp(t.name, "v.h.0.ln_1.weight") && t.n_elems == 24, "%s: vectors keep a full average (%s)", name, t.name);
-  d = st ? worst_ratio(opt.adafactor.state, st, off, 1e-9, 1e-4, NULL, &where) : INFINITY;
-  CHECK(d <= 1.0, "%s: row/column statistics within 1e-4 rel of PyTorch (worst ratio %.3g at %zu)", name, d, where);
+  /* means of g^2: twice the gradients' relative error */
+  d = st ? worst_ratio(opt.adafactor.state, st, off, 1e-9, 2e-3, NULL, &where) : INFINITY;
+  CHECK(d <= 1.0, "%s: row/column statistics within 2e-3 rel of PyTorch (worst ratio %.3g at %zu)", name, d, where);
   free(st); free(noisy); free(want); free(g_ref); free(start);
   pal_optim_free(&opt);
   pal_gpt2_free(m);
