@@ -122,6 +122,7 @@ fuzz: fuzz-bin
 fixtures:
 	/usr/bin/python3 tests/ref/make_fixtures.py tests/fixtures
 	/usr/bin/python3 tests/ref/make_train_fixtures.py tests/fixtures
+	/usr/bin/python3 tests/ref/make_adafactor_fixtures.py tests/fixtures
 
 # Rewrites tests/golden/expected/ from the current build: only for an intended change of
 # behaviour (say which in the commit); test_golden.sh compares against these files.

@@ -127,6 +127,12 @@ pal_wview pal_params_view(const pal_params *p, const pal_config *cfg, int i);
 
 /* Allocates one zeroed flat buffer and points every tensor into it. */
 int  pal_params_alloc(pal_params *p, const pal_config *cfg, pal_error *err);
+/* The same for the tensors whose trainable[i] is nonzero only (NULL: all), packed in canonical
+ * order into one flat buffer of p->n_floats; the others' pointers stay NULL (no memory). */
+int  pal_params_alloc_masked(pal_params *p, const pal_config *cfg, const unsigned char *trainable,
+                             pal_error *err);
+/* Floats of the tensors whose trainable[i] is nonzero (NULL: all). */
+size_t pal_params_count_masked(const pal_config *cfg, const unsigned char *trainable);
 /* Allocates only the per-layer pointer table (pointers NULL); for borrowed storage (mmap). */
 int  pal_params_alloc_table(pal_params *p, const pal_config *cfg, pal_error *err);
 /* Points every tensor into `flat` (canonical order); p->flat stays NULL (borrowed). */
@@ -146,6 +152,17 @@ typedef struct pal_gpt2 pal_gpt2;
 
 int   pal_gpt2_create(pal_gpt2 **out, const pal_config *cfg, pal_params *params /* borrowed */,
                       int max_B, int max_T, int training, pal_error *err);
+/* How a training engine holds its memory (recompute.c documents the trade):
+ *   recompute: keep only each block's input (N,C) during the forward and recompute the block's
+ *     activations, into one set of buffers, in the backward; gradients are bitwise the same.
+ *   trainable: (n_tensors) or NULL (all): a zero entry is frozen: no gradient memory, no
+ *     gradient computed, and the backward stops below the lowest tensor that trains. */
+typedef struct pal_gpt2_opts {
+  int training, recompute;
+  const unsigned char *trainable;   /* borrowed for the call only (copied) */
+} pal_gpt2_opts;
+int   pal_gpt2_create_ex(pal_gpt2 **out, const pal_config *cfg, pal_params *params, int max_B,
+                         int max_T, const pal_gpt2_opts *opts, pal_error *err);
 void  pal_gpt2_free(pal_gpt2 *m);
 /* inputs (B,T) token ids in [0,V); targets (B,T) or NULL. B <= max_B, T <= max_T.
  * Returns 0; *loss (may be NULL) = mean cross-entropy over B*T when targets given, else -1.
@@ -193,5 +210,8 @@ size_t pal_gpt2_bytes(const pal_gpt2 *m);
 /* What pal_gpt2_bytes would be for an engine of this shape, without allocating (to check that
  * a run fits before starting it). Parameters and AdamW moments are not included. */
 size_t pal_gpt2_plan_bytes(const pal_config *cfg, int max_B, int max_T, int training);
+/* The same split: activation (and backward scratch) bytes, gradient bytes, for these opts. */
+void  pal_gpt2_plan(const pal_config *cfg, int max_B, int max_T, const pal_gpt2_opts *opts,
+                    size_t *activation_bytes, size_t *gradient_bytes);
 
 #endif

@@ -16,6 +16,7 @@ typedef struct pal_run_spec {
   pal_strs data;              /* --data and positional: text files or .bin token shards */
   const char *out, *resume;   /* --out RUN (a new run), --resume RUN (continue it) */
   int threads, quiet;         /* how, not what: not recorded, free to change on resume */
+  int plan;                   /* --plan: compute the memory plan and stop (nothing written) */
   pal_train_opts opts;        /* what every step computes */
   unsigned char given[PAL_RUN_MAX_SETTINGS];   /* [i]: pal_train_settings[i] was given */
 } pal_run_spec;
@@ -88,13 +89,17 @@ typedef struct pal_run {
   pal_strs stored;            /* run.json's arguments (owned; spec points into them) */
   uint64_t stored_fingerprint;
   char **argv;                /* stored + given, as re-parsed on resume (owned array) */
+  pal_train_plan plan;        /* the memory this run will hold (pal_run_open) */
+  size_t mem_available;       /* MemAvailable when opened; 0 unknown */
   int lock_fd;                /* RUN/.lock, flocked from pal_run_start to pal_run_free; -1 */
 } pal_run;
 
 /* Parses argv (as pal_run_spec_parse), and on --resume reads RUN/run.json and applies
  * what may change; checks the settings against each other and the model's config, builds
  * the canonical arguments, and refuses a folder that holds another run, output without a
- * run.json, or an edited run.json. Writes nothing. 1 on --help (*out NULL). */
+ * run.json, or an edited run.json; computes run->plan and, unless --plan was given,
+ * refuses a run whose plan exceeds MemAvailable (one line with both figures). Writes
+ * nothing. 1 on --help (*out NULL). */
 int  pal_run_open(pal_run **out, int argc, char **argv, pal_error *err);
 /* The tokenizer and every source's tokens (checked against the vocabulary, named, split).
  * Writes nothing. */

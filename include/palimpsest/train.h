@@ -69,6 +69,19 @@ void pal_loader_next(pal_loader *ld, int s, int *inputs, int *targets);
 /* Restores a position (from trainer_state.json); fails when it does not fit the source. */
 int  pal_loader_set_pos(pal_loader *ld, int s, pal_loader_pos pos, pal_error *err);
 
+/* ---- Freezing (freeze.c). A --freeze spec is a comma-separated list of items:
+ *   embeddings   wte, wpe and ln_f (only the transformer blocks train: gpt-2-simple's
+ *                only_train_transformer_layers)
+ *   layers:A-B   every tensor of blocks h.A .. h.B, inclusive ("layers:A": one block)
+ *   GLOB         tensor names matched by fnmatch(3): "h.*.ln_?.*", "wpe.weight", "h.1[0-9].*"
+ * e.g. "embeddings,layers:0-35". Frozen tensors get no gradient memory and no optimizer state. */
+#define PAL_FREEZE_MAX 256
+/* The syntax only (no model needed): 0, or -1 naming the bad item. */
+int  pal_freeze_check_syntax(const char *spec, pal_error *err);
+/* trainable (n_tensors) = 1 for every tensor the spec does not freeze. Fails naming the item
+ * when a layer is out of range or a glob matches nothing, and when nothing would train. */
+int  pal_freeze_mask(const char *spec, const pal_config *cfg, unsigned char *trainable, pal_error *err);
+
 /* ---- Settings of a run. */
 typedef struct pal_train_opts {
   long steps;            /* optimizer steps in total */
@@ -79,7 +92,9 @@ typedef struct pal_train_opts {
   float weight_decay, grad_clip;   /* grad_clip 0 = off */
   float beta1, beta2, eps;
   uint64_t seed;
-  int freeze_embeddings;           /* train only the blocks h.* (wte, wpe, ln_f fixed) */
+  char freeze[PAL_FREEZE_MAX];     /* --freeze spec ("" = none; see pal_freeze_mask) */
+  int recompute;                   /* keep only each block's input; recompute in the backward */
+  pal_optim_kind optimizer;        /* --optimizer adamw|adafactor */
   float dropout;
   pal_precision precision;         /* of the matrix products (PAL_PREC_F32 by default) */
   pal_order order;
@@ -100,6 +115,26 @@ int  pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_
 /* The source index trained on at `step` (1-based) when there is a curriculum; otherwise -1
  * (the trainer draws one per step). */
 int  pal_curriculum_source(const pal_train_opts *o, int n_sources, long step);
+
+/* ---- The memory plan (plan.c): bytes a run will hold, from its settings and the model's
+ * config, before anything is allocated. */
+typedef struct pal_train_plan {
+  size_t weights;        /* the trainer's F32 copy of every parameter */
+  size_t gradients;      /* trained tensors only */
+  size_t optimizer;      /* the optimizer's state (pal_optimizers[...].state_floats) */
+  size_t activations;    /* the engine's activations, backward scratch and logits */
+  size_t runtime;        /* an allowance for code, BLAS and thread buffers */
+  size_t total;
+  int frozen_tensors;
+} pal_train_plan;
+/* Fails only on a bad --freeze spec (opts are otherwise assumed checked). */
+int  pal_train_plan_make(const pal_train_opts *o, const pal_config *cfg, pal_train_plan *out, pal_error *err);
+/* 0 when the plan fits in `available` bytes (0: unknown, not checked); else one line with
+ * the figures and MemAvailable. */
+int  pal_train_plan_fits(const pal_train_plan *p, size_t available, pal_error *err);
+/* The plan as lines for `train --plan` (appended to b). */
+int  pal_train_plan_describe(const pal_train_plan *p, const pal_train_opts *o, const pal_config *cfg,
+                             size_t available, pal_buf *b);
 
 /* ---- The trainer (trainer.c). */
 typedef struct pal_trainer pal_trainer;

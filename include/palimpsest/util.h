@@ -235,6 +235,9 @@ size_t pal_find_nonfinite(const float *x, size_t n);
 
 /* Monotonic seconds. */
 double pal_time_now(void);
+/* The machine's MemAvailable (/proc/meminfo) in bytes: 0, or -1 where it cannot be read.
+ * PAL_TEST_MEM_AVAILABLE=N (a test hook) makes it N. (meminfo.c) */
+int    pal_mem_available(size_t *bytes);
 
 
 /* ---- The processor (cpu.c): cpuid, with the OS's consent (xgetbv) for the wide registers. */

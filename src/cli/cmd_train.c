@@ -8,7 +8,7 @@
 
 static const char *USAGE =
   "usage: palimpsest train --model DIR --data FILE... --out RUN [options]\n"
-  "       palimpsest train --resume RUN [--steps N] [--threads N] [--keep N] [--val-every N] [--quiet]\n\n"
+  "       palimpsest train --resume RUN [--steps N] [--threads N] [--recompute] [--keep N] [--val-every N] [--quiet]\n\n"
   "Fine-tunes (or, from a model made by `init`, trains from scratch) on text files, which are\n"
   "encoded with the model's tokenizer and cached in RUN/data/, or llm.c token shards (.bin).\n"
   "Writes RUN/checkpoint-STEP/ (a Hugging Face model folder + optimizer.safetensors +\n"
@@ -99,6 +99,15 @@ int pal_cmd_train(int argc, char **argv) {
   }
   if (r < 0) return pal_cli_error(&err);
   const pal_run_spec *s = &run->spec;
+  if (s->plan) {  /* nothing allocated, nothing written: 0 when it fits, 1 when not */
+    pal_buf b = {0};
+    pal_train_plan_describe(&run->plan, &s->opts, &run->cfg, run->mem_available, &b);
+    if (b.data) fputs(b.data, stdout);
+    pal_buf_free(&b);
+    r = pal_train_plan_fits(&run->plan, run->mem_available, &err) ? 1 : 0;
+    pal_run_free(run);
+    return r;
+  }
   int rc = 1;
   pal_cli_set_threads(s->threads);
   if (pal_run_load_data(run, &err) || pal_run_start(run, &err) || pal_run_trainer(run, &tr, &err)) {

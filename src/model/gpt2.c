@@ -1,6 +1,8 @@
 /* gpt2.c: the GPT-2 engine: activation (and, when training, gradient) memory laid out once
- * for (max_B, max_T), the forward over all layers, the mean cross-entropy, and the backward.
- * Never allocates after create, never writes to the parameters (they may be a read-only mmap). */
+ * for (max_B, max_T), the forward over all layers, the mean cross-entropy, and the backward;
+ * with recompute, one block's activations rebuilt per layer in the backward; frozen tensors
+ * without gradients. Never allocates after create, never writes to the parameters (they may
+ * be a read-only mmap). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,12 @@ struct pal_gpt2 {
   float *mem;                        /* the one activation allocation */
   size_t mem_floats;
   float *encoded;                    /* (N,C) */
-  layer_acts *layers;                /* n_layer entries when training, 1 (reused) otherwise */
+  layer_acts *layers;                /* n_layer entries when training, 1 (reused) otherwise;
+                                      * with recompute only their res3 (the next block's input) */
+  layer_acts work;                   /* recompute: the one set of block activations, reused */
+  int recompute;
+  int lowest;                        /* the backward runs through layers lowest..L-1 */
+  int need_dres;                     /* the embeddings train: the backward reaches the encoder */
   float *lnf, *lnf_mean, *lnf_rstd;  /* (N,C) (N) (N) */
   float *logits;                     /* (N,V) */
   float *lse, *losses;               /* (N) (N) */
@@ -49,8 +56,15 @@ static size_t layout(pal_gpt2 *m, float *base) {
 #define TAKE(ptr, n) do { size_t n_ = (n); if (base) (ptr) = base + off; off += (n_ + 15) & ~(size_t)15; } while (0)
   TAKE(m->encoded, N * C);
   int nl = m->training ? m->cfg.n_layer : 1;
+  if (m->recompute) {  /* every block's output (the next one's input), then one working set */
+    for (int l = 0; l < nl; l++) {
+      layer_acts scratch, *a = base ? &m->layers[l] : &scratch;
+      TAKE(a->res3, N * C);
+    }
+    nl = 1;
+  }
   for (int l = 0; l < nl; l++) {
-    layer_acts scratch, *a = base ? &m->layers[l] : &scratch;
+    layer_acts scratch, *a = base ? (m->recompute ? &m->work : &m->layers[l]) : &scratch;
     TAKE(a->ln1, N * C);
     TAKE(a->ln1_mean, N);
     TAKE(a->ln1_rstd, N);
@@ -85,6 +99,25 @@ static size_t layout(pal_gpt2 *m, float *base) {
 
 int pal_gpt2_create(pal_gpt2 **out, const pal_config *cfg, pal_params *params, int max_B,
                     int max_T, int training, pal_error *err) {
+  pal_gpt2_opts o = {.training = training};
+  return pal_gpt2_create_ex(out, cfg, params, max_B, max_T, &o, err);
+}
+
+/* Which layers the backward must run through, from the trainable tensors. */
+static void backward_span(pal_gpt2 *m, const unsigned char *trainable) {
+  int L = m->cfg.n_layer;
+  m->need_dres = !trainable || trainable[0] || trainable[1];
+  m->lowest = 0;
+  if (m->need_dres) return;
+  m->lowest = L;
+  for (int l = 0; l < L && m->lowest == L; l++)
+    for (int k = 0; k < PAL_T_PER_LAYER; k++)
+      if (trainable[2 + PAL_T_PER_LAYER * l + k]) { m->lowest = l; break; }
+}
+
+int pal_gpt2_create_ex(pal_gpt2 **out, const pal_config *cfg, pal_params *params, int max_B,
+                       int max_T, const pal_gpt2_opts *opts, pal_error *err) {
+  int training = opts->training;
   *out = NULL;
   if (pal_config_validate(cfg, "model", err)) return -1;
   if (params->view)
@@ -102,6 +135,8 @@ int pal_gpt2_create(pal_gpt2 **out, const pal_config *cfg, pal_params *params, i
   m->max_B = max_B;
   m->max_T = max_T;
   m->training = training ? 1 : 0;
+  m->recompute = m->training && opts->recompute;
+  backward_span(m, opts->trainable);
   size_t N = (size_t)max_B * max_T;
   m->layers = calloc((size_t)(m->training ? cfg->n_layer : 1), sizeof *m->layers);
   m->inputs = malloc(N * sizeof(int));
@@ -115,7 +150,7 @@ int pal_gpt2_create(pal_gpt2 **out, const pal_config *cfg, pal_params *params, i
     return pal_errorf(err, "model: out of memory for activations (%.2f GB at batch %d x %d)", gb, max_B, max_T);
   }
   layout(m, m->mem);
-  if (m->training && pal_params_alloc(&m->grads, cfg, err)) {
+  if (m->training && pal_params_alloc_masked(&m->grads, cfg, opts->trainable, err)) {
     pal_gpt2_free(m);
     return -1;
   }
@@ -133,10 +168,46 @@ void pal_gpt2_free(pal_gpt2 *m) {
   free(m);
 }
 
+/* One block: out (N,C) = block l (residual (N,C)), its activations into a (out may be a->res3
+ * or the kept input of the next block). The same call in the recomputing backward rebuilds
+ * the same floats: the same kernels on the same inputs, dropout masks from (key, site). */
+static void block_forward(pal_gpt2 *m, layer_acts *a, int l, const float *residual, float *out) {
+  const pal_config *cfg = &m->cfg;
+  int B = m->B, T = m->T, N = B * T, C = cfg->n_embd, NH = cfg->n_head;
+  size_t NC = (size_t)N * C;
+  const pal_layer_params *w = &m->params->h[l];
+  float pd = m->dropout_used;
+  uint64_t key = m->dropout_key;
+  pal_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, residual, w->ln_1_w, w->ln_1_b, N, C,
+                        cfg->layer_norm_epsilon);
+  pal_matmul_forward(m->prec, a->qkv, a->ln1, w->c_attn_w, w->c_attn_b, N, C, 3 * C);
+  pal_attention_forward_ex(m->prec, a->atty, a->att, m->datt, a->qkv, B, T, C, NH, pd, key, 4 * (uint64_t)l);
+  if (pd > 0) {  /* res2 = residual + dropout(atty @ W + b) */
+    pal_matmul_forward(m->prec, m->branch, a->atty, w->attn_proj_w, w->attn_proj_b, N, C, C);
+    pal_dropout_mul(m->branch, m->branch, NC, pd, key, 4 * (uint64_t)l + 1);
+    pal_residual_forward(a->res2, residual, m->branch, NC);
+  } else {  /* res2 = residual + atty @ W + b: the sum seeds the output, sgemm adds onto it */
+    pal_residual_bias_forward(a->res2, residual, w->attn_proj_b, N, C);
+    pal_matmul_accumulate(m->prec, a->res2, a->atty, w->attn_proj_w, N, C, C);
+  }
+  pal_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln_2_w, w->ln_2_b, N, C,
+                        cfg->layer_norm_epsilon);
+  pal_matmul_forward(m->prec, a->fch, a->ln2, w->c_fc_w, w->c_fc_b, N, C, 4 * C);
+  pal_gelu_forward(a->fch_gelu, a->fch, 4 * NC);
+  if (pd > 0) {
+    pal_matmul_forward(m->prec, m->branch, a->fch_gelu, w->mlp_proj_w, w->mlp_proj_b, N, 4 * C, C);
+    pal_dropout_mul(m->branch, m->branch, NC, pd, key, 4 * (uint64_t)l + 2);
+    pal_residual_forward(out, a->res2, m->branch, NC);
+  } else {
+    pal_residual_bias_forward(out, a->res2, w->mlp_proj_b, N, C);
+    pal_matmul_accumulate(m->prec, out, a->fch_gelu, w->mlp_proj_w, N, 4 * C, C);
+  }
+}
+
 int pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, int B, int T,
                      float *loss, pal_error *err) {
   const pal_config *cfg = &m->cfg;
-  int C = cfg->n_embd, V = cfg->vocab_size, NH = cfg->n_head, L = cfg->n_layer;
+  int C = cfg->n_embd, V = cfg->vocab_size, L = cfg->n_layer;
   if (loss) *loss = -1.0f;
   if (B <= 0 || T <= 0 || B > m->max_B || T > m->max_T)
     return pal_errorf(err, "model: batch %d x %d exceeds the engine's %d x %d", B, T, m->max_B, m->max_T);
@@ -165,33 +236,9 @@ int pal_gpt2_forward(pal_gpt2 *m, const int *inputs, const int *targets, int B, 
   if (pd > 0) pal_dropout_mul(m->encoded, m->encoded, NC, pd, key, emb_site);
   const float *residual = m->encoded;
   for (int l = 0; l < L; l++) {
-    layer_acts *a = &m->layers[m->training ? l : 0];
-    const pal_layer_params *w = &p->h[l];
-    pal_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, residual, w->ln_1_w, w->ln_1_b, N, C,
-                          cfg->layer_norm_epsilon);
-    pal_matmul_forward(m->prec, a->qkv, a->ln1, w->c_attn_w, w->c_attn_b, N, C, 3 * C);
-    pal_attention_forward_ex(m->prec, a->atty, a->att, m->datt, a->qkv, B, T, C, NH, pd, key, 4 * (uint64_t)l);
-    if (pd > 0) {  /* res2 = residual + dropout(atty @ W + b) */
-      pal_matmul_forward(m->prec, m->branch, a->atty, w->attn_proj_w, w->attn_proj_b, N, C, C);
-      pal_dropout_mul(m->branch, m->branch, NC, pd, key, 4 * (uint64_t)l + 1);
-      pal_residual_forward(a->res2, residual, m->branch, NC);
-    } else {  /* res2 = residual + atty @ W + b: the sum seeds the output, sgemm adds onto it */
-      pal_residual_bias_forward(a->res2, residual, w->attn_proj_b, N, C);
-      pal_matmul_accumulate(m->prec, a->res2, a->atty, w->attn_proj_w, N, C, C);
-    }
-    pal_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ln_2_w, w->ln_2_b, N, C,
-                          cfg->layer_norm_epsilon);
-    pal_matmul_forward(m->prec, a->fch, a->ln2, w->c_fc_w, w->c_fc_b, N, C, 4 * C);
-    pal_gelu_forward(a->fch_gelu, a->fch, 4 * NC);
-    if (pd > 0) {
-      pal_matmul_forward(m->prec, m->branch, a->fch_gelu, w->mlp_proj_w, w->mlp_proj_b, N, 4 * C, C);
-      pal_dropout_mul(m->branch, m->branch, NC, pd, key, 4 * (uint64_t)l + 2);
-      pal_residual_forward(a->res3, a->res2, m->branch, NC);
-    } else {
-      pal_residual_bias_forward(a->res3, a->res2, w->mlp_proj_b, N, C);
-      pal_matmul_accumulate(m->prec, a->res3, a->fch_gelu, w->mlp_proj_w, N, 4 * C, C);
-    }
-    residual = a->res3;
+    layer_acts *a = m->recompute ? &m->work : &m->layers[m->training ? l : 0];
+    block_forward(m, a, l, residual, m->layers[m->training ? l : 0].res3);
+    residual = m->layers[m->training ? l : 0].res3;
   }
   pal_layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, residual, p->ln_f_w, p->ln_f_b, N, C,
                         cfg->layer_norm_epsilon);
@@ -217,13 +264,44 @@ void pal_gpt2_zero_grad(pal_gpt2 *m) {
   for (size_t i = 0; i < n; i++) g[i] = 0.0f;
 }
 
+/* The backward of block l: dres (N,C) holds d out on entry and d residual on return; the
+ * block's parameter gradients accumulate (frozen ones are NULL and skipped). */
+static void block_backward(pal_gpt2 *m, layer_acts *a, int l, const float *residual) {
+  const pal_config *cfg = &m->cfg;
+  int B = m->B, T = m->T, N = B * T, C = cfg->n_embd, NH = cfg->n_head;
+  size_t NC = (size_t)N * C;
+  const pal_layer_params *w = &m->params->h[l];
+  pal_layer_params *gw = &m->grads.h[l];
+  float pd = m->dropout_used;
+  uint64_t key = m->dropout_key;
+  /* dres holds d res3: through (dropout,) mlp c_proj, gelu, c_fc, ln_2 (accumulating into dres) */
+  const float *dbranch = m->dres;
+  if (pd > 0) { pal_dropout_mul(m->branch, m->dres, NC, pd, key, 4 * (uint64_t)l + 2); dbranch = m->branch; }
+  pal_matmul_backward_ex(m->prec, m->d4C, gw->mlp_proj_w, gw->mlp_proj_b, dbranch, a->fch_gelu,
+                         w->mlp_proj_w, N, 4 * C, C, 0.0f);
+  pal_gelu_backward_inplace(m->d4C, a->fch, 4 * NC);
+  pal_matmul_backward_ex(m->prec, m->dC, gw->c_fc_w, gw->c_fc_b, m->d4C, a->ln2, w->c_fc_w, N, C, 4 * C, 0.0f);
+  pal_layernorm_backward(m->dres, gw->ln_2_w, gw->ln_2_b, m->dC, a->res2, w->ln_2_w, a->ln2_mean,
+                         a->ln2_rstd, N, C);
+  /* dres holds d res2: through (dropout,) attn c_proj, attention, c_attn, ln_1 */
+  dbranch = m->dres;
+  if (pd > 0) { pal_dropout_mul(m->branch, m->dres, NC, pd, key, 4 * (uint64_t)l + 1); dbranch = m->branch; }
+  pal_matmul_backward_ex(m->prec, m->dC, gw->attn_proj_w, gw->attn_proj_b, dbranch, a->atty,
+                         w->attn_proj_w, N, C, C, 0.0f);
+  pal_attention_backward_ex(m->prec, m->dqkv, m->datt, m->dC, a->qkv, a->att, B, T, C, NH, pd, key, 4 * (uint64_t)l);
+  pal_matmul_backward_ex(m->prec, m->dC, gw->c_attn_w, gw->c_attn_b, m->dqkv, a->ln1, w->c_attn_w, N, C,
+                         3 * C, 0.0f);
+  pal_layernorm_backward(m->dres, gw->ln_1_w, gw->ln_1_b, m->dC, residual, w->ln_1_w, a->ln1_mean,
+                         a->ln1_rstd, N, C);
+}
+
 int pal_gpt2_backward(pal_gpt2 *m, float loss_scale, pal_error *err) {
   if (!m->training) return pal_errorf(err, "model: backward on an engine created without training");
   if (!m->have_targets || !m->logits_valid)
     return pal_errorf(err, "model: backward needs a forward with targets first");
   const pal_config *cfg = &m->cfg;
   int B = m->B, T = m->T, N = B * T;
-  int C = cfg->n_embd, V = cfg->vocab_size, NH = cfg->n_head, L = cfg->n_layer;
+  int C = cfg->n_embd, V = cfg->vocab_size, L = cfg->n_layer;
   size_t NC = (size_t)N * C;
   const pal_params *p = m->params;
   pal_params *g = &m->grads;
@@ -239,31 +317,16 @@ int pal_gpt2_backward(pal_gpt2 *m, float loss_scale, pal_error *err) {
   const float *last = L > 0 ? m->layers[L - 1].res3 : m->encoded;
   pal_layernorm_backward(m->dres, g->ln_f_w, g->ln_f_b, m->dC, last, p->ln_f_w, m->lnf_mean,
                          m->lnf_rstd, N, C);
-  for (int l = L - 1; l >= 0; l--) {
-    layer_acts *a = &m->layers[l];
-    const pal_layer_params *w = &p->h[l];
-    pal_layer_params *gw = &g->h[l];
+  for (int l = L - 1; l >= m->lowest; l--) {
     const float *residual = l > 0 ? m->layers[l - 1].res3 : m->encoded;
-    /* dres holds d res3: through (dropout,) mlp c_proj, gelu, c_fc, ln_2 (accumulating into dres) */
-    const float *dbranch = m->dres;
-    if (pd > 0) { pal_dropout_mul(m->branch, m->dres, NC, pd, key, 4 * (uint64_t)l + 2); dbranch = m->branch; }
-    pal_matmul_backward_ex(m->prec, m->d4C, gw->mlp_proj_w, gw->mlp_proj_b, dbranch, a->fch_gelu,
-                           w->mlp_proj_w, N, 4 * C, C, 0.0f);
-    pal_gelu_backward_inplace(m->d4C, a->fch, 4 * NC);
-    pal_matmul_backward_ex(m->prec, m->dC, gw->c_fc_w, gw->c_fc_b, m->d4C, a->ln2, w->c_fc_w, N, C, 4 * C, 0.0f);
-    pal_layernorm_backward(m->dres, gw->ln_2_w, gw->ln_2_b, m->dC, a->res2, w->ln_2_w, a->ln2_mean,
-                           a->ln2_rstd, N, C);
-    /* dres holds d res2: through (dropout,) attn c_proj, attention, c_attn, ln_1 */
-    dbranch = m->dres;
-    if (pd > 0) { pal_dropout_mul(m->branch, m->dres, NC, pd, key, 4 * (uint64_t)l + 1); dbranch = m->branch; }
-    pal_matmul_backward_ex(m->prec, m->dC, gw->attn_proj_w, gw->attn_proj_b, dbranch, a->atty,
-                           w->attn_proj_w, N, C, C, 0.0f);
-    pal_attention_backward_ex(m->prec, m->dqkv, m->datt, m->dC, a->qkv, a->att, B, T, C, NH, pd, key, 4 * (uint64_t)l);
-    pal_matmul_backward_ex(m->prec, m->dC, gw->c_attn_w, gw->c_attn_b, m->dqkv, a->ln1, w->c_attn_w, N, C,
-                           3 * C, 0.0f);
-    pal_layernorm_backward(m->dres, gw->ln_1_w, gw->ln_1_b, m->dC, residual, w->ln_1_w, a->ln1_mean,
-                           a->ln1_rstd, N, C);
+    layer_acts *a = &m->layers[l];
+    if (m->recompute) {  /* this block's activations again, from its kept input */
+      a = &m->work;
+      block_forward(m, a, l, residual, a->res3);
+    }
+    block_backward(m, a, l, residual);
   }
+  if (!m->need_dres) return 0;
   if (pd > 0) pal_dropout_mul(m->dres, m->dres, NC, pd, key, 4 * (uint64_t)L);
   pal_encoder_backward(g->wte, g->wpe, m->dres, m->inputs, B, T, C);
   return 0;
@@ -300,6 +363,19 @@ size_t pal_gpt2_plan_bytes(const pal_config *cfg, int max_B, int max_T, int trai
   m.max_T = max_T;
   m.training = training ? 1 : 0;
   return layout(&m, NULL) * sizeof(float) + (training ? pal_params_count(cfg) * sizeof(float) : 0);
+}
+
+void pal_gpt2_plan(const pal_config *cfg, int max_B, int max_T, const pal_gpt2_opts *opts,
+                   size_t *activation_bytes, size_t *gradient_bytes) {
+  pal_gpt2 m;
+  memset(&m, 0, sizeof m);
+  m.cfg = *cfg;
+  m.max_B = max_B;
+  m.max_T = max_T;
+  m.training = opts->training ? 1 : 0;
+  m.recompute = m.training && opts->recompute;
+  *activation_bytes = layout(&m, NULL) * sizeof(float);
+  *gradient_bytes = m.training ? pal_params_count_masked(cfg, opts->trainable) * sizeof(float) : 0;
 }
 
 size_t pal_gpt2_bytes(const pal_gpt2 *m) {

@@ -30,8 +30,8 @@ void pal_encoder_forward(float *out, const int *inp, const float *wte, const flo
 void pal_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *inp,
                           int B, int T, int C) {
   int n_blocks = (C + COLBLOCK - 1) / COLBLOCK;
-  #pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PAR_MIN)
-  for (int blk = 0; blk < n_blocks; blk++) {
+  #pragma omp parallel for schedule(static) if (dwte && (size_t)B * T * C >= PAR_MIN)
+  for (int blk = 0; blk < (dwte ? n_blocks : 0); blk++) {
     int c0 = blk * COLBLOCK, c1 = c0 + COLBLOCK < C ? c0 + COLBLOCK : C;
     for (int bt = 0; bt < B * T; bt++) {
       float *dw = dwte + (size_t)inp[bt] * C;
@@ -39,8 +39,8 @@ void pal_encoder_backward(float *dwte, float *dwpe, const float *dout, const int
       for (int c = c0; c < c1; c++) dw[c] += d[c];
     }
   }
-  #pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PAR_MIN)
-  for (int t = 0; t < T; t++) {
+  #pragma omp parallel for schedule(static) if (dwpe && (size_t)B * T * C >= PAR_MIN)
+  for (int t = 0; t < (dwpe ? T : 0); t++) {
     float *dp = dwpe + (size_t)t * C;
     for (int b = 0; b < B; b++) {
       const float *d = dout + ((size_t)b * T + t) * C;

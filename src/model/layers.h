@@ -12,7 +12,7 @@
 void pal_encoder_forward(float *out, const int *inp, const float *wte, const float *wpe,
                          int B, int T, int C, int pos0);
 void pal_encoder_backward(float *dwte, float *dwpe, const float *dout, const int *inp,
-                          int B, int T, int C);
+                          int B, int T, int C);  /* dwte or dwpe NULL: skipped */
 
 /* out (N,C) = (inp - mean) * rstd * weight + bias; mean, rstd (N) saved for backward (may be
  * NULL for inference). Statistics in double for accuracy. */

@@ -114,6 +114,42 @@ int pal_params_alloc(pal_params *p, const pal_config *cfg, pal_error *err) {
   return 0;
 }
 
+size_t pal_params_count_masked(const pal_config *cfg, const unsigned char *trainable) {
+  if (!trainable) return pal_params_count(cfg);
+  size_t n = 0;
+  int nt = pal_num_tensors(cfg);
+  for (int i = 0; i < nt; i++) {
+    pal_tensor_info t;
+    pal_tensor_info_at(cfg, i, &t);
+    if (trainable[i]) n += t.n_elems;
+  }
+  return n;
+}
+
+int pal_params_alloc_masked(pal_params *p, const pal_config *cfg, const unsigned char *trainable,
+                            pal_error *err) {
+  if (!trainable) return pal_params_alloc(p, cfg, err);
+  if (pal_params_alloc_table(p, cfg, err)) return -1;
+  size_t n = pal_params_count_masked(cfg, trainable);
+  float *flat = calloc(n ? n : 1, sizeof(float));
+  if (!flat) {
+    pal_params_free(p);
+    return pal_errorf(err, "out of memory for %zu gradients (%.1f GB)", n, n * 4.0 / 1e9);
+  }
+  size_t off = 0;
+  int nt = pal_num_tensors(cfg);
+  for (int i = 0; i < nt; i++) {
+    pal_tensor_info t;
+    pal_tensor_info_at(cfg, i, &t);
+    if (!trainable[i]) continue;
+    *pal_params_slot(p, i) = flat + off;
+    off += t.n_elems;
+  }
+  p->flat = flat;
+  p->n_floats = n;
+  return 0;
+}
+
 void pal_params_free(pal_params *p) {
   if (!p) return;
   free(p->h);

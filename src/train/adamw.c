@@ -3,20 +3,38 @@
  * torch.nn.utils.clip_grad_norm_. Reductions run in a fixed order: results never depend on
  * the thread count. */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "palimpsest/optim.h"
 
 int pal_adamw_init(pal_adamw *opt, const pal_config *cfg, float beta1, float beta2, float eps,
                    float weight_decay, pal_error *err) {
+  return pal_adamw_init_masked(opt, cfg, beta1, beta2, eps, weight_decay, NULL, err);
+}
+
+int pal_adamw_init_masked(pal_adamw *opt, const pal_config *cfg, float beta1, float beta2,
+                          float eps, float weight_decay, const unsigned char *trainable,
+                          pal_error *err) {
   memset(opt, 0, sizeof *opt);
   opt->beta1 = beta1;
   opt->beta2 = beta2;
   opt->eps = eps;
   opt->weight_decay = weight_decay;
-  opt->n_floats = pal_params_count(cfg);
-  opt->m = calloc(opt->n_floats, sizeof(float));
-  opt->v = calloc(opt->n_floats, sizeof(float));
+  opt->n_tensors = pal_num_tensors(cfg);
+  opt->offset = malloc((size_t)opt->n_tensors * sizeof *opt->offset);
+  if (!opt->offset) return pal_errorf(err, "optimizer: out of memory");
+  size_t off = 0;
+  for (int i = 0; i < opt->n_tensors; i++) {
+    pal_tensor_info t;
+    pal_tensor_info_at(cfg, i, &t);
+    opt->offset[i] = !trainable || trainable[i] ? off : SIZE_MAX;
+    if (opt->offset[i] != SIZE_MAX) off += t.n_elems;
+  }
+  opt->n_floats = off;
+  opt->m = calloc(off ? off : 1, sizeof(float));
+  opt->v = calloc(off ? off : 1, sizeof(float));
   if (!opt->m || !opt->v) {
     pal_adamw_free(opt);
     return pal_errorf(err, "optimizer: out of memory for %zu moments", opt->n_floats);
@@ -28,7 +46,27 @@ void pal_adamw_free(pal_adamw *opt) {
   if (!opt) return;
   free(opt->m);
   free(opt->v);
+  free(opt->offset);
   opt->m = opt->v = NULL;
+  opt->offset = NULL;
+}
+
+int pal_adamw_state(const pal_adamw *opt, const pal_config *cfg, int k, pal_optim_tensor *out) {
+  int seen = 0;
+  for (int i = 0; i < opt->n_tensors; i++) {
+    if (opt->offset[i] == SIZE_MAX) continue;
+    if (k / 2 != seen++) continue;
+    pal_tensor_info t;
+    pal_tensor_info_at(cfg, i, &t);
+    snprintf(out->name, sizeof out->name, "%s.%s", k % 2 ? "v" : "m", t.name);
+    out->data = (k % 2 ? opt->v : opt->m) + opt->offset[i];
+    out->ndim = t.ndim;
+    out->shape[0] = t.shape[0];
+    out->shape[1] = t.shape[1];
+    out->n_elems = t.n_elems;
+    return 0;
+  }
+  return 1;
 }
 
 /* The update with every gradient multiplied by grad_scale first (1 = as given). */
@@ -43,12 +81,12 @@ static void adamw_update(pal_adamw *opt, const pal_config *cfg, pal_params *para
   float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
   int n = pal_num_tensors(cfg);
   for (int i = 0; i < n; i++) {
-    if (trainable && !trainable[i]) continue;
+    if ((trainable && !trainable[i]) || opt->offset[i] == SIZE_MAX) continue;
     pal_tensor_info t;
     pal_tensor_info_at(cfg, i, &t);
     float *p = *pal_params_slot(params, i);
     const float *g = *pal_params_slot((pal_params *)grads, i);
-    float *m = opt->m + t.offset, *v = opt->v + t.offset;
+    float *m = opt->m + opt->offset[i], *v = opt->v + opt->offset[i];
     float decay = t.ndim >= 2 ? 1.0f - lr * opt->weight_decay : 1.0f;
     size_t ne = t.n_elems;
     #pragma omp parallel for simd schedule(static) if (ne >= 16384)

@@ -85,29 +85,31 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   int nt = pal_num_tensors(&tr->cfg);
   pal_pathf(path, sizeof path, "%s/config.json", tmp);
   if (pal_config_save(path, &tr->cfg, err)) return -1;
-  /* t[0, nt): the parameters; t[nt, 3nt): m.NAME then v.NAME per tensor. */
-  pal_st_out *t = calloc((size_t)nt * 3, sizeof *t);
-  char (*names)[80] = calloc((size_t)nt * 3, sizeof *names);
-  if (!t || !names) { free(t); free(names); return pal_errorf(err, "out of memory"); }
+  /* t[0, nt): the parameters; t[nt, nt + ns): the optimizer's state tensors (frozen tensors
+   * have none). */
+  int ns = 0;
+  pal_optim_tensor ot;
+  while (pal_trainer_opt_state(tr, ns, &ot) == 0) ns++;
+  pal_st_out *t = calloc((size_t)(nt + ns), sizeof *t);
+  pal_optim_tensor *st = calloc((size_t)ns + 1, sizeof *st);
+  char (*names)[80] = calloc((size_t)nt, sizeof *names);
+  if (!t || !names || !st) { free(t); free(names); free(st); return pal_errorf(err, "out of memory"); }
   for (int i = 0; i < nt; i++) {
     pal_tensor_info ti;
     pal_tensor_info_at(&tr->cfg, i, &ti);
-    for (int k = 0; k < 3; k++) {
-      /* k = 0: parameter i at t[i]; k = 1, 2: m, v of tensor i at t[nt + 2i + k - 1] */
-      pal_st_out *o = k == 0 ? &t[i] : &t[nt + 2 * i + k - 1];
-      char *name = names[o - t];
-      pal_pathf(name, sizeof names[0], "%s%s", k == 0 ? "" : k == 1 ? "m." : "v.", ti.name);
-      o->name = name;
-      o->ndim = ti.ndim;
-      o->shape[0] = ti.shape[0];
-      o->shape[1] = ti.shape[1];
-      o->data = (k == 0 ? tr->params.flat : k == 1 ? tr->opt.m : tr->opt.v) + ti.offset;
-    }
+    pal_pathf(names[i], sizeof names[0], "%s", ti.name);
+    t[i] = (pal_st_out){.name = names[i], .ndim = ti.ndim, .shape = {ti.shape[0], ti.shape[1]},
+                        .data = tr->params.flat + ti.offset};
+  }
+  for (int k = 0; k < ns; k++) {
+    pal_trainer_opt_state(tr, k, &st[k]);
+    t[nt + k] = (pal_st_out){.name = st[k].name, .ndim = st[k].ndim, .shape = {st[k].shape[0], st[k].shape[1]},
+                             .data = st[k].data};
   }
   static const char *const st_meta[] = {"format", "pt", NULL};
   char stepbuf[32], opt_path[4096];
   snprintf(stepbuf, sizeof stepbuf, "%ld", tr->opt.step);
-  const char *const opt_meta[] = {"format", "pt", "optimizer", "adamw", "step", stepbuf, NULL};
+  const char *const opt_meta[] = {"format", "pt", "optimizer", pal_trainer_opt_name(tr), "step", stepbuf, NULL};
   pal_pathf(path, sizeof path, "%s/model.safetensors", tmp);
   pal_pathf(opt_path, sizeof opt_path, "%s/optimizer.safetensors", tmp);
   /* The two big files are written side by side: copying 1.5 GB (124M) into the page cache is
@@ -119,11 +121,12 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
     #pragma omp section
     { rc = pal_st_write(path, t, nt, st_meta, err); }
     #pragma omp section
-    { rc_opt = pal_st_write(opt_path, t + nt, 2 * nt, opt_meta, &err_opt); }
+    { rc_opt = pal_st_write(opt_path, t + nt, ns, opt_meta, &err_opt); }
   }
   test_pause();
   if (rc == 0 && rc_opt != 0) rc = pal_errorf(err, "%s", err_opt.msg);
   free(t);
+  free(st);
   free(names);
   if (rc) return -1;
   test_pause();
@@ -288,19 +291,20 @@ done:
 static int load_optimizer(pal_trainer *tr, const char *path, pal_error *err) {
   pal_safetensors st;
   if (pal_st_open(&st, path, err)) return -1;
-  int nt = pal_num_tensors(&tr->cfg), rc = 0;
-  for (int i = 0; i < nt && rc == 0; i++) {
-    pal_tensor_info ti;
-    pal_tensor_info_at(&tr->cfg, i, &ti);
-    for (int k = 0; k < 2 && rc == 0; k++) {
-      char name[80];
-      snprintf(name, sizeof name, "%s.%s", k ? "v" : "m", ti.name);
-      const pal_st_tensor *t = pal_st_find(&st, name);
-      if (!t || t->dtype != PAL_DT_F32 || t->nbytes != ti.n_elems * sizeof(float))
-        rc = pal_errorf(err, "%s: tensor %s is missing or not F32 of %zu elements", path, name, ti.n_elems);
-      else
-        memcpy((k ? tr->opt.v : tr->opt.m) + ti.offset, t->data, t->nbytes);
-    }
+  int rc = 0;
+  cJSON *meta = st.metadata_json ? cJSON_Parse(st.metadata_json) : NULL;
+  const cJSON *kind = cJSON_GetObjectItem(meta, "optimizer");
+  if (cJSON_IsString(kind) && strcmp(kind->valuestring, pal_trainer_opt_name(tr)))
+    rc = pal_errorf(err, "%s: holds %s state, but this run uses --optimizer %s", path, kind->valuestring,
+                    pal_trainer_opt_name(tr));
+  cJSON_Delete(meta);
+  pal_optim_tensor ot;
+  for (int k = 0; rc == 0 && pal_trainer_opt_state(tr, k, &ot) == 0; k++) {
+    const pal_st_tensor *t = pal_st_find(&st, ot.name);
+    if (!t || t->dtype != PAL_DT_F32 || t->nbytes != ot.n_elems * sizeof(float))
+      rc = pal_errorf(err, "%s: tensor %s is missing or not F32 of %zu elements", path, ot.name, ot.n_elems);
+    else
+      memcpy(ot.data, t->data, t->nbytes);
   }
   pal_st_close(&st);
   return rc;

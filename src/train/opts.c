@@ -1,5 +1,6 @@
 /* opts.c: a run's settings: defaults, consistency checks, and the curriculum's choice of
  * source for a step. Never touches files or the model's numbers. */
+#include <stdlib.h>
 #include <string.h>
 #include "palimpsest/train.h"
 
@@ -35,6 +36,11 @@ int pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_s
     return pal_errorf(err, "--save-every, --val-every and --keep must be >= 0");
   if (n_sources < 1) return pal_errorf(err, "no --data given");
   if (o->precision == PAL_PREC_BF16 && pal_bf16_check("--precision bf16", err)) return -1;
+  unsigned char *mask = malloc((size_t)pal_num_tensors(cfg));
+  if (!mask) return pal_errorf(err, "out of memory");
+  int bad = pal_freeze_mask(o->freeze, cfg, mask, err);
+  free(mask);
+  if (bad) return -1;
   if (o->curriculum_steps.n && !o->curriculum) return pal_errorf(err, "--curriculum-steps needs --curriculum");
   if (o->curriculum) {
     if (o->curriculum_steps.n) {

@@ -154,6 +154,9 @@ int pal_run_open(pal_run **out, int argc, char **argv, pal_error *err) {
     rc = pal_errorf(err, "train: --model DIR, --data FILE... and --out RUN are required (see --help)");
   if (rc == 0 && !(r->dir = strdup(r->resuming ? r->spec.resume : r->spec.out))) rc = pal_errorf(err, "out of memory");
   if (rc == 0) rc = check_settings(r, err);
+  if (rc == 0) rc = pal_train_plan_make(&r->spec.opts, &r->cfg, &r->plan, err);
+  if (rc == 0 && pal_mem_available(&r->mem_available)) r->mem_available = 0;
+  if (rc == 0 && !r->spec.plan) rc = pal_train_plan_fits(&r->plan, r->mem_available, err);
   if (rc == 0) rc = pal_run_canonical_args(&r->spec, &r->args, err);
   if (rc == 0) {
     r->fingerprint = pal_run_fingerprint(&r->args);

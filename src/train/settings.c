@@ -7,18 +7,32 @@
 #include <string.h>
 #include "palimpsest/run.h"
 
-/* --freeze: only the embeddings can be frozen so far (train only the blocks). */
+/* --freeze SPEC (pal_freeze_mask): the syntax here, the model's ranges in pal_train_opts_check. */
 static int freeze_parse(void *dest, const char *s, pal_error *err) {
-  if (strcmp(s, "embeddings")) return pal_errorf(err, "only 'embeddings' can be frozen (got '%s')", s);
-  *(int *)dest = 1;
+  if (pal_freeze_check_syntax(s, err)) return -1;
+  snprintf(dest, PAL_FREEZE_MAX, "%s", s);
   return 0;
 }
 static int freeze_format(const void *src, char *buf, size_t n) {
-  if (!*(const int *)src) return 1;
-  snprintf(buf, n, "embeddings");
-  return 0;
+  if (!*(const char *)src) return 1;
+  return snprintf(buf, n, "%s", (const char *)src) < (int)n ? 0 : -1;
 }
 static const pal_opt_custom FREEZE = {freeze_parse, freeze_format};
+
+/* --optimizer adamw|adafactor: recorded only when not adamw, so that the runs made before
+ * there was a choice keep their run.json and fingerprint. */
+static int optimizer_parse(void *dest, const char *s, pal_error *err) {
+  for (const pal_enum_name *e = pal_optim_names; e->name; e++)
+    if (!strcmp(s, e->name)) { *(pal_optim_kind *)dest = (pal_optim_kind)e->value; return 0; }
+  return pal_errorf(err, "'%s' is not adamw or adafactor", s);
+}
+static int optimizer_format(const void *src, char *buf, size_t n) {
+  pal_optim_kind k = *(const pal_optim_kind *)src;
+  if (k == PAL_OPTIM_ADAMW) return 1;
+  snprintf(buf, n, "%s", pal_optimizers[k].name);
+  return 0;
+}
+static const pal_opt_custom OPTIMIZER = {optimizer_parse, optimizer_format};
 
 /* --curriculum-steps 200,100,300 */
 static int spans_parse(void *dest, const char *s, pal_error *err) {
@@ -65,13 +79,15 @@ const pal_setting pal_train_settings[] = {
   {"min-lr", PAL_OPT_FLOAT, O(min_lr), "learning rate at the last step for cosine/linear (default 1e-5)", REC},
   {"warmup", PAL_OPT_LONG, O(warmup), "linear warmup steps (default 20)", REC},
   {"lr-schedule", PAL_OPT_ENUM, O(schedule), "cosine|linear|constant (default cosine)", REC, pal_lr_schedule_names},
-  {"weight-decay", PAL_OPT_FLOAT, O(weight_decay), "AdamW weight decay on matrices and embeddings (default 0.01)", REC},
+  {"optimizer", PAL_OPT_CUSTOM, O(optimizer), "adamw|adafactor: adamw when not given; adafactor keeps R+C floats per matrix instead of AdamW's 2 per weight", REC, &OPTIMIZER},
+  {"weight-decay", PAL_OPT_FLOAT, O(weight_decay), "weight decay on matrices and embeddings (default 0.01)", REC},
   {"grad-clip", PAL_OPT_FLOAT, O(grad_clip), "clip the global gradient norm to G; 0 = off (default 1.0)", REC},
   {"seed", PAL_OPT_U64, O(seed), "seed of batch order, source draws and dropout (default 1337)", REC},
   {"threads", PAL_OPT_INT, F(threads), "threads (default: OMP_NUM_THREADS or all cores)", RES},
   {"dropout", PAL_OPT_FLOAT, O(dropout), "dropout probability while training (default 0; seeded)", REC},
   {"precision", PAL_OPT_CUSTOM, O(precision), "fp32|bf16 operands of every matrix product; bf16 (FP32 sums, weights, AdamW) needs AVX512_BF16; fp32 if not given", REC, &PRECISION},
-  {"freeze", PAL_OPT_CUSTOM, O(freeze_embeddings), "'embeddings': train only the transformer blocks (wte, wpe, ln_f fixed)", REC, &FREEZE},
+  {"freeze", PAL_OPT_CUSTOM, O(freeze), "tensors that do not train and get no gradient or optimizer memory: embeddings (wte, wpe, ln_f), layers:A-B, name globs; e.g. embeddings,layers:0-35", REC, &FREEZE},
+  {"recompute", PAL_OPT_FLAG, O(recompute), "keep only each block's input and recompute its activations in the backward: less memory, about 1.3x the step time, the same gradients", REC | RES},
   {"order", PAL_OPT_ENUM, O(order), "shuffled|sequential batches (default shuffled; sequential = llm.c's)", REC, pal_order_names},
   {"save-every", PAL_OPT_LONG, O(save_every), "save a checkpoint every K steps, and at the end (default 100)", REC},
   {"keep", PAL_OPT_INT, O(keep), "keep only the newest N checkpoints (default 0 = all)", REC | RES},
@@ -81,6 +97,7 @@ const pal_setting pal_train_settings[] = {
   {"val-fraction", PAL_OPT_DOUBLE, O(val_fraction), "held-out tail of every source for validation (default 0.05)", REC},
   {"val-every", PAL_OPT_LONG, O(val_every), "validate every N steps too (default 0: at saves only)", REC | RES},
   {"quiet", PAL_OPT_FLAG, F(quiet), "no progress line", RES},
+  {"plan", PAL_OPT_FLAG, F(plan), "print the memory the run needs (weights, gradients, optimizer, activations) against MemAvailable, and stop", RES},
   {NULL},
 };
 #undef F
@@ -121,16 +138,20 @@ int pal_run_canonical_args(const pal_run_spec *s, pal_strs *args, pal_error *err
   return 0;
 }
 
+/* 0: not resumable; 1: a resumable flag (no value); 2: a resumable setting and its value. */
 static int resumable(const char *flag) {
   if (flag[0] != '-' || flag[1] != '-') return 0;
   const pal_setting *d = pal_setting_find(pal_train_settings, flag + 2);
-  return d && (d->flags & PAL_SET_RESUMABLE);
+  if (!d || !(d->flags & PAL_SET_RESUMABLE)) return 0;
+  return d->kind == PAL_OPT_FLAG ? 1 : 2;
 }
 
 uint64_t pal_run_fingerprint(const pal_strs *args) {
   uint64_t h = PAL_FNV_INIT;
   for (int i = 0; i < args->n; i++) {
-    if (i + 1 < args->n && resumable(args->items[i])) { i++; continue; }
+    int r = resumable(args->items[i]);
+    if (r == 1) continue;
+    if (r == 2 && i + 1 < args->n) { i++; continue; }
     h = pal_fnv1a(h, args->items[i], strlen(args->items[i]) + 1);
   }
   return h;

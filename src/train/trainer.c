@@ -38,20 +38,18 @@ int pal_trainer_create(pal_trainer **out, const pal_train_opts *opts, const pal_
       }
   if (pal_params_alloc(&tr->params, cfg, err)) goto fail;
   pal_params_copy(&tr->params, init, cfg);
-  if (pal_gpt2_create(&tr->model, cfg, &tr->params, opts->batch, opts->seq, 1, err)) goto fail;
-  pal_gpt2_set_precision(tr->model, opts->precision);
-  if (pal_adamw_init(&tr->opt, cfg, opts->beta1, opts->beta2, opts->eps, opts->weight_decay, err)) goto fail;
   int nt = pal_num_tensors(cfg);
   tr->trainable = malloc((size_t)nt);
   tr->inputs = malloc((size_t)opts->batch * opts->seq * sizeof(int));
   tr->targets = malloc((size_t)opts->batch * opts->seq * sizeof(int));
   if (!tr->trainable || !tr->inputs || !tr->targets) goto oom;
-  /* --freeze embeddings: as gpt-2-simple's only_train_transformer_layers, only h.* train. */
-  for (int i = 0; i < nt; i++) {
-    pal_tensor_info ti;
-    pal_tensor_info_at(cfg, i, &ti);
-    tr->trainable[i] = !opts->freeze_embeddings || !strncmp(ti.name, "h.", 2);
-  }
+  /* --freeze: frozen tensors get neither gradient memory nor optimizer state */
+  if (pal_freeze_mask(opts->freeze, cfg, tr->trainable, err)) goto fail;
+  pal_optim_hparams hp = {opts->beta1, opts->beta2, opts->eps, opts->weight_decay};
+  if (pal_optim_init(&tr->opt, opts->optimizer, cfg, &hp, tr->trainable, err)) goto fail;
+  pal_gpt2_opts eo = {.training = 1, .recompute = opts->recompute, .trainable = tr->trainable};
+  if (pal_gpt2_create_ex(&tr->model, cfg, &tr->params, opts->batch, opts->seq, &eo, err)) goto fail;
+  pal_gpt2_set_precision(tr->model, opts->precision);
   if (pal_loader_init(&tr->loader, sources, n_sources, opts->order, opts->batch, opts->seq, opts->seed, err))
     goto fail;
   pal_rng_seed(&tr->rng, opts->seed);
@@ -73,7 +71,7 @@ void pal_trainer_free(pal_trainer *tr) {
   if (!tr) return;
   pal_loader_free(&tr->loader);
   pal_gpt2_free(tr->model);
-  pal_adamw_free(&tr->opt);
+  pal_optim_free(&tr->opt);
   pal_params_free(&tr->params);
   for (int s = 0; s < tr->n_sources; s++) pal_train_source_free(&tr->sources[s]);
   free(tr->sources);
@@ -88,6 +86,11 @@ void pal_trainer_free(pal_trainer *tr) {
 long pal_trainer_step_count(const pal_trainer *tr) { return tr->step; }
 const pal_params *pal_trainer_params(const pal_trainer *tr) { return &tr->params; }
 long pal_trainer_last_checkpoint(const pal_trainer *tr) { return tr->last_checkpoint; }
+int pal_trainer_opt_state(const pal_trainer *tr, int k, pal_optim_tensor *out) {
+  return pal_optim_state(&tr->opt, &tr->cfg, k, out);
+}
+const char *pal_trainer_opt_name(const pal_trainer *tr) { return pal_optimizers[tr->opt.kind].name; }
+
 double pal_trainer_elapsed(const pal_trainer *tr) { return tr->elapsed_base + pal_time_now() - tr->start_time; }
 
 int pal_trainer_history_push(pal_trainer *tr, float loss, int source) {
@@ -147,7 +150,7 @@ int pal_trainer_step(pal_trainer *tr, pal_step_info *info, pal_error *err) {
                                  : pal_grad_norm(&tr->cfg, grads, tr->trainable);
   if (!isfinite(norm))
     return pal_errorf(err, "step %ld: the gradient norm is %s", s, isnan(norm) ? "nan" : "infinite");
-  pal_adamw_step(&tr->opt, &tr->cfg, &tr->params, grads, lr, tr->trainable);
+  pal_optim_step(&tr->opt, &tr->cfg, &tr->params, grads, lr, tr->trainable);
   float loss = (float)(loss_sum / o->grad_accum);
   if (pal_trainer_history_push(tr, loss, src)) return pal_errorf(err, "trainer: out of memory");
   tr->step = s;

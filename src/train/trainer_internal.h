@@ -10,7 +10,7 @@ struct pal_trainer {
   pal_config cfg;
   pal_params params;              /* owned, trained in place */
   pal_gpt2 *model;                /* training engine for (batch, seq) */
-  pal_adamw opt;
+  pal_optim opt;                  /* --optimizer's state; opt.step counts its steps */
   unsigned char *trainable;       /* (n_tensors) */
   pal_train_source *sources;      /* owned */
   int n_sources;
@@ -34,5 +34,8 @@ int  pal_trainer_history_push(pal_trainer *tr, float loss, int source);
 /* RUN/log.jsonl: appends one line (with a newline). */
 int  pal_trainer_log(pal_trainer *tr, const char *line, pal_error *err);
 double pal_trainer_elapsed(const pal_trainer *tr);
+/* The optimizer's state tensor k for optimizer.safetensors (0; 1 past the last) and its name. */
+int  pal_trainer_opt_state(const pal_trainer *tr, int k, pal_optim_tensor *out);
+const char *pal_trainer_opt_name(const pal_trainer *tr);
 
 #endif

@@ -69,7 +69,7 @@ static void test_table(void) {
   CHECK(agree && checked >= 14, "the %d defaults written in the help lines are the recorded defaults", checked);
   char names[256];
   pal_run_resumable_names(names, sizeof names);
-  CHECK(!strcmp(names, "--steps, --threads, --keep, --val-every and --quiet"), "what a resume may change: %s", names);
+  CHECK(!strcmp(names, "--steps, --threads, --recompute, --keep, --val-every, --quiet and --plan"), "what a resume may change: %s", names);
   pal_run_spec_free(&spec);
 }
 
@@ -84,7 +84,7 @@ static void test_args_and_fingerprint(void) {
   int argc = words(argv, line);
   CHECK(pal_run_spec_parse(&s, argc, argv, &err) == 0, "parse: %s", err.msg);
   CHECK(s.data.n == 1 && s.opts.steps == 7 && s.opts.lr == 3e-3f && s.opts.curriculum && s.opts.curriculum_steps.n == 2 &&
-        s.opts.curriculum_steps.v[1] == 3 && s.opts.freeze_embeddings && s.opts.order == PAL_ORDER_SEQUENTIAL &&
+        s.opts.curriculum_steps.v[1] == 3 && !strcmp(s.opts.freeze, "embeddings") && s.opts.order == PAL_ORDER_SEQUENTIAL &&
         s.threads == 2 && s.quiet, "the fields of spec and opts");
   CHECK(pal_run_spec_given(&s, "lr") && !pal_run_spec_given(&s, "batch") && !pal_run_spec_given(&s, "data"),
         "given: flags only (the positional source is not a --data flag)");
@@ -119,8 +119,8 @@ static void test_args_and_fingerprint(void) {
   argc = words(argv, "--lr-schedule wavy");
   CHECK(pal_run_spec_parse(&s, argc, argv, &err) < 0 && !strcmp(err.msg, "train: --lr-schedule: 'wavy' is not cosine, linear or constant"),
         "an enum's message lists its names: %s", err.msg);
-  argc = words(argv, "--freeze all");
-  CHECK(pal_run_spec_parse(&s, argc, argv, &err) < 0 && strstr(err.msg, "only 'embeddings' can be frozen (got 'all')"), "--freeze: %s", err.msg);
+  argc = words(argv, "--freeze embeddings,layers:3-1");
+  CHECK(pal_run_spec_parse(&s, argc, argv, &err) < 0 && strstr(err.msg, "'layers:3-1' is not layers:A-B with A <= B"), "--freeze: %s", err.msg);
   argc = words(argv, "--curriculum-steps 3,x");
   CHECK(pal_run_spec_parse(&s, argc, argv, &err) < 0 && strstr(err.msg, "--curriculum-steps: '3,x' is not a list of positive step counts"),
         "--curriculum-steps: %s", err.msg);
@@ -219,7 +219,7 @@ static void test_open(void) {
   CHECK(open_args(&r, line, &err) < 0 && strstr(err.msg, "already holds a different run"), "another run there: %s", err.msg);
   snprintf(line, sizeof line, "--resume %s --lr 1", run);
   CHECK(open_args(&r, line, &err) < 0 && strstr(err.msg, "train: --lr cannot change on --resume") &&
-        strstr(err.msg, "only --steps, --threads, --keep, --val-every and --quiet can"), "resume refuses --lr: %s", err.msg);
+        strstr(err.msg, "only --steps, --threads, --recompute, --keep, --val-every, --quiet and --plan can"), "resume refuses --lr: %s", err.msg);
   snprintf(line, sizeof line, "--resume %s %s", run, g_text);
   CHECK(open_args(&r, line, &err) < 0 && strstr(err.msg, "--data cannot change on --resume"), "and new data: %s", err.msg);
   snprintf(line, sizeof line, "--resume %s --out %s/elsewhere", run, g_root);
