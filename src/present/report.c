@@ -129,6 +129,7 @@ static const char *REPORT_CSS =
   ".weave{white-space:pre-wrap;font:17px/1.75 Georgia,'DejaVu Serif',serif;background:#fff;padding:1rem 1.2rem;"
   "border:1px solid #e2dccf;max-width:52rem}\n"
   ".weave .prompt{color:#888;font-style:italic}.tok{border-radius:2px}\n"
+  "mark.copied{background:none;text-decoration:underline wavy #c0392b;text-underline-offset:3px;cursor:help}\n"
   "svg.strip{display:block;width:100%;max-width:54.4rem;height:14px;margin-top:.4rem;border:1px solid #e2dccf}\n"
   ".empty,.summary,.source,.settings,.prompt{color:#5c574f}\n"
   "@media print{body{background:#fff;padding:0}.sample .text{max-height:none;overflow:visible}"
