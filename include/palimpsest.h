@@ -18,6 +18,7 @@
 #include "palimpsest/session.h"
 #include "palimpsest/present.h"
 #include "palimpsest/overlap.h"
+#include "palimpsest/samples.h"
 #include "palimpsest/studio.h"
 
 #endif

@@ -11,12 +11,22 @@
 
 /* ---- The settings of a run (settings.c). */
 #define PAL_RUN_MAX_SETTINGS 96
+/* Samples while training (--sample-*): how a run is read, not what it computes (resumable,
+ * outside the fingerprint; recorded in run.json only when set). Zero fields mean the
+ * defaults: length 64, n 1, temperature NaN = 1. */
+typedef struct pal_train_sampling {
+  long every;                 /* --sample-every K: 0 = off */
+  const char *prompt;         /* --sample-prompt P; NULL: from <|endoftext|> */
+  int length, n;              /* --sample-length N, --sample-n M */
+  float temperature;          /* --sample-temperature T */
+} pal_train_sampling;
 typedef struct pal_run_spec {
   const char *model;          /* --model: the model folder to start from */
   pal_strs data;              /* --data and positional: text files or .bin token shards */
   const char *out, *resume;   /* --out RUN (a new run), --resume RUN (continue it) */
   int threads, quiet;         /* how, not what: not recorded, free to change on resume */
   pal_train_opts opts;        /* what every step computes */
+  pal_train_sampling sampling;   /* samples while training (a reader's setting) */
   unsigned char given[PAL_RUN_MAX_SETTINGS];   /* [i]: pal_train_settings[i] was given */
 } pal_run_spec;
 
