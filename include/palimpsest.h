@@ -19,6 +19,7 @@
 #include "palimpsest/present.h"
 #include "palimpsest/overlap.h"
 #include "palimpsest/samples.h"
+#include "palimpsest/runs.h"
 #include "palimpsest/studio.h"
 
 #endif

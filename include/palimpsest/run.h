@@ -122,6 +122,8 @@ void pal_run_free(pal_run *run);
 void pal_run_clean_temporaries(const char *run_dir);
 /* Removes all but the newest `keep` complete checkpoints (keep <= 0: none removed). */
 int  pal_run_rotate(const char *run_dir, int keep, pal_error *err);
+/* The same, never removing the checkpoints of steps protect[0..n_protect) (--keep-best). */
+int  pal_run_rotate_keeping(const char *run_dir, int keep, const long *protect, int n_protect, pal_error *err);
 /* Removes a checkpoint directory (its files, then itself). */
 int  pal_run_remove_dir(const char *dir, pal_error *err);
 

@@ -89,6 +89,8 @@ typedef struct pal_train_opts {
   double val_fraction;
   long val_every;                  /* 0: validate only at saves */
   int val_max_batches;             /* cap on held-out batches per source per validation */
+  int keep_best;                   /* --keep-best K: the K checkpoints of lowest mean validation loss stay */
+  int early_stop;                  /* --early-stop P: stop after P validations without a new best (0: off) */
 } pal_train_opts;
 /* The defaults (a 124M fine-tune; see docs/PARTS/train.md for why). */
 void pal_train_opts_default(pal_train_opts *o);
@@ -120,7 +122,8 @@ typedef struct pal_train_hooks {
   volatile sig_atomic_t *stop;    /* nonzero: finish the step, save, return PAL_TRAIN_STOPPED */
 } pal_train_hooks;
 
-enum { PAL_TRAIN_DONE = 0, PAL_TRAIN_STOPPED = 1 };
+/* PAL_TRAIN_EARLY: --early-stop ended the run (the last step saved). */
+enum { PAL_TRAIN_DONE = 0, PAL_TRAIN_STOPPED = 1, PAL_TRAIN_EARLY = 2 };
 
 /* Takes ownership of sources (already split). Copies `init` into its own parameters.
  * run_dir must exist; tokenizer_dir is copied into every checkpoint (NULL: none). */

@@ -100,6 +100,11 @@ static int train(pal_run *run, pal_trainer *tr) {
   if (r != PAL_TRAIN_DONE && pc.bar.is_tty && !s->quiet) fputs("\n", stderr);
   if (r < 0) return pal_cli_error(&err);
   long step = pal_trainer_step_count(tr);
+  if (r == PAL_TRAIN_EARLY) {
+    fprintf(stderr, "palimpsest: stopped early at step %ld: %d validations without a lower mean loss; saved %s/checkpoint-%ld\n",
+            step, s->opts.early_stop, run->dir, step);
+    return 0;
+  }
   if (r == PAL_TRAIN_STOPPED) {
     fprintf(stderr, "palimpsest: interrupted at step %ld; saved %s/checkpoint-%ld. Resume with: palimpsest train --resume %s\n",
             step, run->dir, step, run->dir);

@@ -43,12 +43,20 @@ void pal_run_clean_temporaries(const char *run_dir) {
 }
 
 int pal_run_rotate(const char *run_dir, int keep, pal_error *err) {
+  return pal_run_rotate_keeping(run_dir, keep, NULL, 0, err);
+}
+
+int pal_run_rotate_keeping(const char *run_dir, int keep, const long *protect, int n_protect, pal_error *err) {
   if (keep <= 0) return 0;
   pal_ckpt_ref *refs;
   int n;
   if (pal_checkpoints_list(run_dir, PAL_CKPT_COMPLETE, &refs, &n, err)) return -1;
   int rc = 0;
-  for (int i = 0; i + keep < n && rc == 0; i++) rc = pal_run_remove_dir(refs[i].path, err);
+  for (int i = 0; i + keep < n && rc == 0; i++) {
+    int kept = 0;
+    for (int j = 0; j < n_protect && !kept; j++) kept = refs[i].step == protect[j];
+    if (!kept) rc = pal_run_remove_dir(refs[i].path, err);
+  }
   pal_ckpt_refs_free(refs, n);
   return rc;
 }

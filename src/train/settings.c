@@ -101,6 +101,8 @@ const pal_setting pal_train_settings[] = {
   {"order", PAL_OPT_ENUM, O(order), "shuffled|sequential batches (default shuffled; sequential = llm.c's)", REC, pal_order_names},
   {"save-every", PAL_OPT_LONG, O(save_every), "save a checkpoint every K steps, and at the end (default 100)", REC},
   {"keep", PAL_OPT_INT, O(keep), "keep only the newest N checkpoints (default 0 = all)", REC | RES},
+  {"keep-best", PAL_OPT_CUSTOM, O(keep_best), "with --keep: the K checkpoints of lowest mean validation loss are kept too (0 when not given)", REC | RES, &COUNT},
+  {"early-stop", PAL_OPT_CUSTOM, O(early_stop), "stop after P validations without a new lowest mean loss, saving the last (off when not given)", REC | RES, &COUNT},
   {"resume", PAL_OPT_STR, F(resume), "continue RUN from its newest complete checkpoint", RES | DIR_},
   {"curriculum", PAL_OPT_FLAG, O(curriculum), "train on the --data files in sequence, swapping at every save", REC},
   {"curriculum-steps", PAL_OPT_CUSTOM, O(curriculum_steps), "with --curriculum: steps per source, e.g. 200,100,300", REC, &SPANS},

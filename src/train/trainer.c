@@ -81,6 +81,7 @@ void pal_trainer_free(pal_trainer *tr) {
   free(tr->loss_history); free(tr->source_at_step);
   free(tr->run_dir); free(tr->tokenizer_dir);
   pal_buf_free(&tr->line);
+  pal_best_free(&tr->best);
   free(tr);
 }
 
@@ -224,6 +225,11 @@ static int log_val(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *err
     pal_buf_printf(&tr->line, ",\"loss\":%.9g}", losses[s]);
     rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
   }
+  double sum = 0;
+  int counted = 0;
+  for (int s = 0; s < tr->n_sources && rc == 0; s++)
+    if (!isnan(losses[s])) { sum += losses[s]; counted++; }
+  if (rc == 0 && counted && pal_best_note(&tr->best, tr->step, sum / counted)) rc = pal_errorf(err, "out of memory");
   if (rc == 0 && hooks && hooks->on_val) hooks->on_val(hooks->ctx, tr->step, tr->n_sources, losses, names);
   free(losses);
   free(names);
@@ -279,6 +285,10 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
     int do_val = (do_save && o->val_fraction > 0) || (o->val_every > 0 && s % o->val_every == 0 && o->val_fraction > 0);
     if (do_val && log_val(tr, hooks, err)) return -1;
     if (do_save && save_and_log(tr, hooks, err)) return -1;
+    if (do_val && o->early_stop > 0 && pal_best_since(&tr->best) >= o->early_stop && s < o->steps) {
+      if (!do_save && save_and_log(tr, hooks, err)) return -1;
+      return PAL_TRAIN_EARLY;
+    }
     if (hooks && hooks->stop && *hooks->stop && s < o->steps) {
       if (!do_save && save_and_log(tr, hooks, err)) return -1;
       return PAL_TRAIN_STOPPED;
