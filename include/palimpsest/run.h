@@ -78,6 +78,11 @@ int  pal_run_source_tokens(const char *path, pal_tokenizer *tok, uint64_t tok_ha
                            const char *run, pal_train_source *src, char **cache_name,
                            pal_error *err);
 
+/* The original file of each held-out token of a text source that is a mixture with a
+ * provenance TSV naming 2+ files (src->origins, val_origin; origins.c); nothing otherwise.
+ * The tokens' bytes come from tok (byte-level BPE: they are the text's bytes). */
+int  pal_run_source_origins(pal_train_source *src, const pal_tokenizer *tok, pal_error *err);
+
 /* ---- A run, from the arguments to the trainer (runfolder.c). The steps are separate so
  * that a front end can report between them; later seams: a lock on RUN (pal_run_start),
  * rank-0-only writes under MPI (pal_run_start and the trainer's saves). */

@@ -26,6 +26,12 @@ typedef struct pal_train_source {
   char *path;            /* as given */
   int *tokens;           /* owned */
   size_t n_tokens, n_train;
+  /* A mixture with a provenance file of 2+ original files: the held-out tail is also scored
+   * per original file. origins (n_origins) their paths as the mix was given them (owned);
+   * val_origin (n_tokens - n_train) the origin of each held-out token, -1 for none. */
+  char **origins;
+  int n_origins;
+  int *val_origin;
 } pal_train_source;
 /* Splits off the held-out tail: floor(n_tokens * val_fraction) tokens (at least 2 when
  * val_fraction > 0). Fails, naming the file, when the training part is shorter than one

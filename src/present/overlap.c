@@ -8,19 +8,15 @@
 #include <sys/stat.h>
 #include "present/present_internal.h"
 #include "palimpsest/overlap.h"
+#include "palimpsest/provenance.h"
 #include "palimpsest/run.h"
 #include "palimpsest/suffix.h"
 
 #define BYTE_EVERY 64   /* a source's byte offset is kept every 64 tokens */
 
-typedef struct prov_row { long long out_offset, out_length, unit, byte_offset; int origin; } prov_row;
-
 typedef struct ov_source {
   unsigned long long *byte_at;   /* (n_train / BYTE_EVERY + 1) byte offset of token i*64, or NULL */
-  prov_row *rows;                /* the provenance rows, by out_offset (NULL: none) */
-  size_t n_rows;
-  char **origins;                /* distinct origin paths of the rows */
-  int n_origins;
+  pal_provenance prov;           /* the mixture's provenance (no rows: none) */
   int loaded;                    /* byte_at and provenance looked for */
 } ov_source;
 
@@ -33,9 +29,7 @@ struct pal_overlap {
 
 static void source_free(ov_source *s) {
   free(s->byte_at);
-  free(s->rows);
-  for (int i = 0; i < s->n_origins; i++) free(s->origins[i]);
-  free(s->origins);
+  pal_provenance_free(&s->prov);
 }
 
 void pal_overlap_free(pal_overlap *ov) {
@@ -99,67 +93,6 @@ static int byte_len(const pal_tokenizer *tok, int id) {
   return pal_tokenizer_token_bytes(tok, id, &len) ? (int)len : 0;
 }
 
-/* One TSV field of line [p, end) into *f (a pointer into the line) and its length. */
-static const char *field(const char *p, const char *end, size_t *len) {
-  const char *t = memchr(p, '\t', (size_t)(end - p));
-  *len = (size_t)((t ? t : end) - p);
-  return t ? t + 1 : end;
-}
-
-static int origin_index(ov_source *s, const char *name, size_t len) {
-  char *raw = strndup(name, len), *path = raw ? pal_unescape(raw) : NULL;
-  free(raw);
-  if (!path) return -1;
-  for (int i = 0; i < s->n_origins; i++)
-    if (!strcmp(s->origins[i], path)) { free(path); return i; }
-  char **o = realloc(s->origins, sizeof *o * (size_t)(s->n_origins + 1));
-  if (!o) { free(path); return -1; }
-  s->origins = o;
-  s->origins[s->n_origins] = path;
-  return s->n_origins++;
-}
-
-static int by_offset(const void *a, const void *b) {
-  const prov_row *x = a, *y = b;
-  return (x->out_offset > y->out_offset) - (x->out_offset < y->out_offset);
-}
-
-/* PATH.provenance.tsv (FORMATS.md "Mixture provenance"), when there. */
-static int load_provenance(ov_source *s, const char *path, pal_error *err) {
-  char p[PATH_MAX], *data;
-  size_t len;
-  struct stat st;
-  if (pal_pathf(p, sizeof p, "%s.provenance.tsv", path) || stat(p, &st) != 0) return 0;
-  if (pal_read_file(p, &data, &len, err)) return -1;
-  const char *c = data, *end = data + len;
-  const char *nl = memchr(c, '\n', len);
-  c = nl ? nl + 1 : end;   /* the header */
-  size_t cap = 0;
-  for (int line = 2; c < end; line++) {
-    nl = memchr(c, '\n', (size_t)(end - c));
-    const char *le = nl ? nl : end, *f[7];
-    size_t fl[7];
-    const char *q = c;
-    for (int k = 0; k < 7; k++) { f[k] = q; q = field(q, le, &fl[k]); }
-    if (le > c) {
-      if (!fl[6]) { free(data); return pal_errorf(err, "%s:%d: not a provenance row of 7 fields", p, line); }
-      if (s->n_rows == cap) {
-        cap = cap ? 2 * cap : 256;
-        prov_row *r = realloc(s->rows, sizeof *r * cap);
-        if (!r) { free(data); return pal_errorf(err, "out of memory"); }
-        s->rows = r;
-      }
-      int o = origin_index(s, f[1], fl[1]);
-      if (o < 0) { free(data); return pal_errorf(err, "out of memory"); }
-      s->rows[s->n_rows++] = (prov_row){atoll(f[5]), atoll(f[6]), atoll(f[2]), atoll(f[3]), o};
-    }
-    c = nl ? nl + 1 : end;
-  }
-  free(data);
-  qsort(s->rows, s->n_rows, sizeof *s->rows, by_offset);
-  return 0;
-}
-
 static int source_load(pal_overlap *ov, int f, pal_error *err) {
   ov_source *s = &ov->src[f];
   if (s->loaded) return 0;
@@ -175,7 +108,7 @@ static int source_load(pal_overlap *ov, int f, pal_error *err) {
     at += (unsigned long long)byte_len(ov->run->tok, src->tokens[i]);
   }
   if (src->n_train % BYTE_EVERY == 0) s->byte_at[src->n_train / BYTE_EVERY] = at;
-  return load_provenance(s, src->path, err);
+  return pal_provenance_read(&s->prov, src->path, err) < 0 ? -1 : 0;
 }
 
 static void locate_span(pal_overlap *ov, pal_overlap_span *sp, int f) {
@@ -188,14 +121,9 @@ static void locate_span(pal_overlap *ov, pal_overlap_span *sp, int f) {
   unsigned long long at = s->byte_at[sp->token / BYTE_EVERY];
   for (size_t i = sp->token / BYTE_EVERY * BYTE_EVERY; i < sp->token; i++) at += (unsigned long long)byte_len(ov->run->tok, src->tokens[i]);
   sp->byte = (long long)at;
-  if (!s->n_rows) return;
-  size_t lo = 0, hi = s->n_rows;   /* the last row starting at or before the byte */
-  while (hi - lo > 1) {
-    size_t mid = (lo + hi) / 2;
-    if (s->rows[mid].out_offset <= sp->byte) lo = mid; else hi = mid;
-  }
-  const prov_row *r = &s->rows[lo];
-  sp->origin = s->origins[r->origin];
+  const pal_prov_row *r = pal_provenance_at(&s->prov, sp->byte);
+  if (!r) return;
+  sp->origin = s->prov.origins[r->origin];
   sp->unit = r->unit;
   sp->origin_byte = r->byte_offset;
   sp->unit_offset = sp->byte - r->out_offset;

@@ -39,6 +39,7 @@ static int log_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) {
     double loss = pres_num(obj, "loss", NAN);
     const char *src = pres_str(obj, "source", "all"), *origin = pres_str(obj, "origin", NULL);
     char both[512];
+    if (origin && strrchr(origin, '/')) origin = strrchr(origin, '/') + 1;
     if (origin) { snprintf(both, sizeof both, "%s: %s", src, origin); src = both; }
     if (isnan(step) || isnan(loss)) return 0;
     int k = 0;

@@ -29,6 +29,7 @@ static int val_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) {
   if (isnan(step) || isnan(loss)) return 0;
   char name[512];
   const char *origin = pres_str(obj, "origin", NULL);
+  if (origin && strrchr(origin, '/')) origin = strrchr(origin, '/') + 1;   /* a column: the file's name */
   snprintf(name, sizeof name, "%s%s%s", pres_str(obj, "source", "all"), origin ? ": " : "", origin ? origin : "");
   int c = 0;
   while (c < L->n_cols && strcmp(L->names[c], name)) c++;

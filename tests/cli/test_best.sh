@@ -59,6 +59,24 @@ PY
 $PAL report $TMP/r -o $TMP/report.html 2>/dev/null
 best=$($PY -c "import json; print([r['step'] for r in map(json.loads, open('$TMP/runs.json')) if 'mean' in r['best']][0])")
 check "the report names the best checkpoint" grep -q "&#9733; checkpoint-$best (" $TMP/report.html
+# a mixture with provenance: its held-out tail is also scored per original file
+$PAL mix $FX/keeper.txt $FX/inventory.txt -o $TMP/mix.txt --quiet
+$PAL train --model $TMP/m --data $TMP/mix.txt --out $TMP/mx --steps 4 --batch 2 --seq 32 --save-every 2 --val-fraction 0.3 --quiet
+check "per-origin validation: each validation scores keeper.txt and inventory.txt too; the mixture's loss is between theirs" \
+  $PY - $TMP/mx/log.jsonl <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"val"' in l]
+steps = sorted({r["step"] for r in rows})
+assert steps == [0, 2, 4], steps
+for s in steps:
+    whole = [r["loss"] for r in rows if r["step"] == s and "origin" not in r]
+    parts = {r["origin"]: r["loss"] for r in rows if r["step"] == s and "origin" in r}
+    assert len(whole) == 1 and sorted(parts) == ["tests/fixtures/train/inventory.txt", "tests/fixtures/train/keeper.txt"], parts
+    assert min(parts.values()) - 1e-6 <= whole[0] <= max(parts.values()) + 1e-6, (whole, parts)
+PY
+check "runs shows a column per original file" bash -c "$PAL runs $TMP/mx | head -1 | grep -q 'mix.txt: keeper.txt.*mix.txt: inventory.txt'"
+$PAL report $TMP/mx -o $TMP/mx.html 2>/dev/null
+check_eq "the report draws three validation curves (the mixture, its two files)" 3 "$(grep -o '<polyline class="series"' $TMP/mx.html | wc -l | tr -d ' ' | awk '{print $1-1}')"
 check_fails "--early-stop needs a held-out tail" "val-fraction must be > 0" \
   $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/x --steps 4 --batch 2 --seq 32 --early-stop 2 --val-fraction 0
 check_fails "runs: not a run" "not a run folder" $PAL runs $TMP
