@@ -159,6 +159,9 @@ typedef struct pal_gen_opts {
   int stop_eot;               /* stop a row at the eot id (not emitted) */
   int eot;                    /* the eot id */
   const char *const *stops; int n_stops;   /* stop strings (the text keeps them) */
+  int min_length;             /* no eot before this many new tokens (with stop_eot) */
+  const char *const *bans; int n_bans;     /* words never written, in any tokenization,
+                                              with or without a leading space (needs tok) */
   /* Optional per-row settings (sweep batches its temperatures): when set, row b samples
    * with row_sample[b] and seeds with row_seed[b] instead of sample and seed + b. */
   const pal_sample_opts *row_sample;

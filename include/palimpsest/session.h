@@ -22,6 +22,8 @@ typedef struct pal_gen_spec {
   const char *prompt, *prompt_file, *prompt_ids, *tokenizer;
   int format;                          /* pal_gen_format */
   pal_strs stops;                      /* --stop, unescaped by pal_gen_spec_check */
+  pal_strs bans;                       /* --ban WORD (repeatable; commas split lists) */
+  int min_length;                      /* --min-length N */
   char **stop_copies;                  /* (stops.n) owned by the spec after the check */
 } pal_gen_spec;
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "generate/ban.h"
 #include "palimpsest/generate.h"
 
 typedef struct row_state {
@@ -42,6 +43,7 @@ typedef struct gen {
   float *logits, *packed;     /* (B, V) each */
   int *voice_of, *base_len, *act, *grp;   /* (B) each */
   pal_sampler sampler;
+  pal_ban_set bans;           /* o->bans as token sequences */
   pal_error *err;
 } gen;
 
@@ -293,6 +295,8 @@ static int sample_rows(gen *g, int i, int n_act) {
     row_state *rs = &g->rows[r];
     float *lr = g->logits + (size_t)r * g->V;
     const pal_sample_opts *so = o->row_sample ? &o->row_sample[r] : &o->sample;
+    if (o->stop_eot && o->eot >= 0 && o->eot < g->V && res->ids[r].len < (size_t)o->min_length) lr[o->eot] = -INFINITY;
+    if (g->bans.n) pal_ban_apply(&g->bans, rs->hist.data, rs->hist.len, lr);
     int id = pal_sample_logits(&g->sampler, lr, rs->hist.data, rs->hist.len, so, &rs->rng);
     if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = PAL_STOP_EOT; continue; }
     rs->reader[rs->hist.len] = -1;
@@ -344,7 +348,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   g.need_text = o->n_stops > 0 || pal_schedule_needs_text(sched);
   int rc = -1;
   double t0 = 0, t1 = 0;
-  if (setup(&g, prompt, n_prompt)) goto done;
+  if (setup(&g, prompt, n_prompt) || pal_ban_build(&g.bans, tok, o->bans, o->n_bans, err)) goto done;
   t0 = pal_time_now();
   if (read_prompt(&g, n_prompt)) goto done;
   while (o->context_own && g.k0 < n_models - 1 && !g.used[g.k0]) g.k0++;
@@ -358,6 +362,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   res->gen_s = pal_time_now() - t1;
   rc = 0;
 done:
+  pal_ban_free(&g.bans);
   release(&g);
   if (rc) pal_gen_result_free(res);
   return rc;

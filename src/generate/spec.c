@@ -33,6 +33,8 @@ const pal_setting pal_gen_settings[] = {
   {"repetition-penalty", PAL_OPT_FLOAT, G(sample.repetition_penalty), "CTRL penalty on seen ids (1 = off)"},
   {"no-repeat-ngram", PAL_OPT_INT, G(sample.no_repeat_ngram), "never repeat an n-gram of this size (0 = off)"},
   {"stop", PAL_OPT_STRS, G(stops), "stop a sample after this string (\\n, \\t understood; repeatable)"},
+  {"min-length", PAL_OPT_INT, G(min_length), "no <|endoftext|> before this many new tokens (0)"},
+  {"ban", PAL_OPT_STRS, G(bans), "never write this word, in any tokenization, with or without a leading space (repeatable)"},
   {"include-prompt", PAL_OPT_FLAG, G(include_prompt), "print the prompt before the text"},
   {"ignore-eot", PAL_OPT_FLAG, G(ignore_eot), "do not stop at <|endoftext|>"},
   {"format", PAL_OPT_ENUM, G(format), "text | jsonl | ids (text)", 0, FORMATS},
@@ -58,6 +60,7 @@ void pal_gen_spec_free(pal_gen_spec *g) {
   free(g->stop_copies);
   g->stop_copies = NULL;
   pal_strs_free(&g->stops);
+  pal_strs_free(&g->bans);
 }
 
 int pal_gen_spec_check(pal_gen_spec *g, pal_error *err) {
@@ -73,6 +76,9 @@ int pal_gen_spec_check(pal_gen_spec *g, pal_error *err) {
   pal_error why = {{0}};
   if (pal_sample_opts_validate(&g->sample, &why)) return pal_errorf(err, "--%s", why.msg);
   if (g->length < 0) return pal_errorf(err, "--length %d is below 0", g->length);
+  if (g->min_length < 0) return pal_errorf(err, "--min-length %d is below 0", g->min_length);
+  for (int i = 0; i < g->bans.n; i++)
+    if (!g->bans.items[i][0]) return pal_errorf(err, "--ban: an empty word");
   if (g->n < 1 || g->n > 256) return pal_errorf(err, "--n %d is outside 1..256", g->n);
   if (g->seed < 0) return pal_errorf(err, "--seed %ld is below 0", g->seed);
   if (!!g->prompt + !!g->prompt_file + !!g->prompt_ids > 1)
@@ -82,5 +88,6 @@ int pal_gen_spec_check(pal_gen_spec *g, pal_error *err) {
 
 pal_gen_opts pal_gen_spec_opts(const pal_gen_spec *g, int eot) {
   return (pal_gen_opts){.sample = g->sample, .length = g->length, .n_rows = g->n, .seed = (uint64_t)g->seed,
-                        .stop_eot = !g->ignore_eot, .eot = eot, .stops = g->stops.items, .n_stops = g->stops.n};
+                        .stop_eot = !g->ignore_eot, .eot = eot, .stops = g->stops.items, .n_stops = g->stops.n,
+                        .min_length = g->min_length, .bans = g->bans.items, .n_bans = g->bans.n};
 }

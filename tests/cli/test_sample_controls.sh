@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# test_sample_controls.sh: --min-length (no <|endoftext|> before N new tokens) and --ban
+# (the word's tokens never written) on a tiny untrained model, whose draws are nearly
+# uniform: without them some of 24 samples end at <|endoftext|> and write "e" alone.
+. tests/lib.sh
+FX=tests/fixtures/train
+PY=python3
+export OMP_NUM_THREADS=2
+$PAL tokenizer train --vocab-size 300 $FX/keeper.txt $FX/inventory.txt --out $TMP/tok >/dev/null 2>&1
+$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=64,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+S="sample --model $TMP/m --n 24 --length 40 --temperature 3 --format jsonl --quiet"
+$PAL $S > $TMP/free.jsonl
+$PAL $S --min-length 40 > $TMP/min.jsonl
+check "without --min-length some samples end at <|endoftext|>" grep -q '"stop":"eot"' $TMP/free.jsonl
+check "with --min-length 40 none do: every sample has 40 tokens" $PY -c "
+import json; rows=[json.loads(l) for l in open('$TMP/min.jsonl')]
+assert len(rows) == 24 and all(r['tokens'] == 40 and r['stop'] == 'length' for r in rows)"
+printf 'e' > $TMP/e.txt; printf ' e' > $TMP/se.txt
+e=$($PAL encode --model $TMP/m $TMP/e.txt --ids)
+se=$($PAL encode --model $TMP/m $TMP/se.txt --ids)
+$PAL $S --ban e > $TMP/ban.jsonl
+check "the banned word's token ('e' $e, ' e' $se) appear without --ban and never with it" $PY - $TMP/free.jsonl $TMP/ban.jsonl "$e" "$se" <<'PY'
+import json, sys
+ids = {int(sys.argv[3])}   # "e" is one token; " e" is a space then that token: banned with it
+free = [i for l in open(sys.argv[1]) for i in json.loads(l)["ids"]]
+ban = [i for l in open(sys.argv[2]) for i in json.loads(l)["ids"]]
+assert len(ids) >= 1 and any(i in ids for i in free) and not any(i in ids for i in ban), ids
+PY
+check_fails "--min-length below 0 is refused" "min-length" $PAL sample --model $TMP/m --min-length -1
+check_fails "an empty --ban is refused" "empty word" $PAL sample --model $TMP/m --ban ""
+done_tests
