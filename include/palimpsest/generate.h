@@ -160,6 +160,8 @@ typedef struct pal_gen_opts {
   int eot;                    /* the eot id */
   const char *const *stops; int n_stops;   /* stop strings (the text keeps them) */
   int min_length;             /* no eot before this many new tokens (with stop_eot) */
+  int stop_drop;              /* a stop string ends the text without it: the tokens that
+                                 wrote any of it are dropped from the row */
   const char *const *bans; int n_bans;     /* words never written, in any tokenization,
                                               with or without a leading space (needs tok) */
   /* Optional per-row settings (sweep batches its temperatures): when set, row b samples

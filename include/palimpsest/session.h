@@ -24,6 +24,7 @@ typedef struct pal_gen_spec {
   pal_strs stops;                      /* --stop, unescaped by pal_gen_spec_check */
   pal_strs bans;                       /* --ban WORD (repeatable; commas split lists) */
   int min_length;                      /* --min-length N */
+  int stop_keep, stop_drop;            /* what a --stop string leaves: kept (default) or dropped */
   char **stop_copies;                  /* (stops.n) owned by the spec after the check */
 } pal_gen_spec;
 

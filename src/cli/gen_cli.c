@@ -39,7 +39,8 @@ int gen_printer_init(gen_printer *p, FILE *fp, const pal_gen_spec *g, int weave,
   memset(p, 0, sizeof *p);
   *p = (gen_printer){.fp = fp, .format = g->format, .weave = weave, .colour = colour, .n_rows = g->n,
                      .include_prompt = g->include_prompt, .s = s, .cur_colour = -1};
-  p->stream = (g->format == PAL_GEN_TEXT && g->n == 1) || (weave && g->format == PAL_GEN_JSONL);
+  /* --stop-drop takes back tokens after they were drawn: print them at the end */
+  p->stream = !g->stop_drop && ((g->format == PAL_GEN_TEXT && g->n == 1) || (weave && g->format == PAL_GEN_JSONL));
   p->text = calloc((size_t)g->n, sizeof *p->text);
   p->voices = calloc((size_t)g->n, sizeof *p->voices);
   return p->text && p->voices ? 0 : -1;

@@ -90,15 +90,25 @@ static int dominant_last(const pal_voice *v, int *order) {
   return n;
 }
 
-static int stop_hit(const pal_gen_opts *o, const pal_buf *text, size_t added) {
+/* 1 when a stop string ends in the last `added` bytes of text; *at gets where it starts. */
+static int stop_hit(const pal_gen_opts *o, const pal_buf *text, size_t added, size_t *at) {
   for (int s = 0; s < o->n_stops; s++) {
     size_t sl = strlen(o->stops[s]);
     if (!sl || sl > text->len) continue;
     size_t from = text->len > sl + added ? text->len - sl - added : 0;
     for (size_t i = from; i + sl <= text->len; i++)
-      if (!memcmp(text->data + i, o->stops[s], sl)) return 1;
+      if (!memcmp(text->data + i, o->stops[s], sl)) { *at = i; return 1; }
   }
   return 0;
+}
+
+/* --stop-drop: the row's last tokens go until its text ends before byte `at`. */
+static void drop_stop(const pal_tokenizer *tok, pal_ids *ids, pal_buf *text, size_t at) {
+  while (ids->len && text->len > at) {
+    size_t bl = 0;
+    pal_tokenizer_token_bytes(tok, ids->data[--ids->len], &bl);
+    text->len = text->len > bl ? text->len - bl : 0;
+  }
 }
 
 const char *pal_stop_reason_name(pal_stop_reason r) {
@@ -308,7 +318,12 @@ static int sample_rows(gen *g, int i, int n_act) {
       const char *bytes = pal_tokenizer_token_bytes(g->tok, id, &bl);
       if (g->sched) pal_schedule_note(g->sched, &rs->st, bytes, bytes ? bl : 0);
       if (bytes && pal_buf_append(&rs->text, bytes, bl)) return pal_errorf(g->err, "generate: out of memory");
-      if (stop_hit(o, &rs->text, bl)) { rs->done = 1; res->stop_reason[r] = PAL_STOP_STRING; }
+      size_t at;
+      if (stop_hit(o, &rs->text, bl, &at)) {
+        rs->done = 1;
+        res->stop_reason[r] = PAL_STOP_STRING;
+        if (o->stop_drop) drop_stop(g->tok, &res->ids[r], &rs->text, at);
+      }
     }
   }
   return 0;

@@ -12,7 +12,7 @@ const char pal_gen_help[] =
   "min-p and a seeded draw. Sample b of --n K uses seed S+b (so it equals --n 1 --seed S+b);\n"
   "the same seed and settings give the same text for any --threads.\n"
   "Generation stops at --length tokens, at <|endoftext|> (not printed; --ignore-eot goes on)\n"
-  "or after a --stop string (the text keeps it). When a text fills the model's context\n"
+  "or after a --stop string (the text keeps it; --stop-drop cuts it off). When a text fills the model's context\n"
   "(n_ctx positions), the oldest half of the window is dropped and the newest half\n"
   "recomputed, so generation can run past n_ctx.";
 
@@ -35,6 +35,8 @@ const pal_setting pal_gen_settings[] = {
   {"stop", PAL_OPT_STRS, G(stops), "stop a sample after this string (\\n, \\t understood; repeatable)"},
   {"min-length", PAL_OPT_INT, G(min_length), "no <|endoftext|> before this many new tokens (0)"},
   {"ban", PAL_OPT_STRS, G(bans), "never write this word, in any tokenization, with or without a leading space (repeatable)"},
+  {"stop-keep", PAL_OPT_FLAG, G(stop_keep), "a --stop string stays at the end of the text (the default)"},
+  {"stop-drop", PAL_OPT_FLAG, G(stop_drop), "a --stop string is cut off (the tokens that wrote it are dropped)"},
   {"include-prompt", PAL_OPT_FLAG, G(include_prompt), "print the prompt before the text"},
   {"ignore-eot", PAL_OPT_FLAG, G(ignore_eot), "do not stop at <|endoftext|>"},
   {"format", PAL_OPT_ENUM, G(format), "text | jsonl | ids (text)", 0, FORMATS},
@@ -76,6 +78,7 @@ int pal_gen_spec_check(pal_gen_spec *g, pal_error *err) {
   pal_error why = {{0}};
   if (pal_sample_opts_validate(&g->sample, &why)) return pal_errorf(err, "--%s", why.msg);
   if (g->length < 0) return pal_errorf(err, "--length %d is below 0", g->length);
+  if (g->stop_keep && g->stop_drop) return pal_errorf(err, "give one of --stop-keep, --stop-drop");
   if (g->min_length < 0) return pal_errorf(err, "--min-length %d is below 0", g->min_length);
   for (int i = 0; i < g->bans.n; i++)
     if (!g->bans.items[i][0]) return pal_errorf(err, "--ban: an empty word");
@@ -89,5 +92,5 @@ int pal_gen_spec_check(pal_gen_spec *g, pal_error *err) {
 pal_gen_opts pal_gen_spec_opts(const pal_gen_spec *g, int eot) {
   return (pal_gen_opts){.sample = g->sample, .length = g->length, .n_rows = g->n, .seed = (uint64_t)g->seed,
                         .stop_eot = !g->ignore_eot, .eot = eot, .stops = g->stops.items, .n_stops = g->stops.n,
-                        .min_length = g->min_length, .bans = g->bans.items, .n_bans = g->bans.n};
+                        .min_length = g->min_length, .stop_drop = g->stop_drop, .bans = g->bans.items, .n_bans = g->bans.n};
 }

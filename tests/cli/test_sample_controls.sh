@@ -26,6 +26,23 @@ free = [i for l in open(sys.argv[1]) for i in json.loads(l)["ids"]]
 ban = [i for l in open(sys.argv[2]) for i in json.loads(l)["ids"]]
 assert len(ids) >= 1 and any(i in ids for i in free) and not any(i in ids for i in ban), ids
 PY
+$PAL $S --stop e > $TMP/keep.jsonl
+$PAL $S --stop e --stop-drop > $TMP/drop.jsonl
+check "--stop e keeps the stop at the end; --stop-drop cuts it off (and the tokens that wrote it)" $PY - $TMP/keep.jsonl $TMP/drop.jsonl <<'PY'
+import json, sys
+keep = [json.loads(l) for l in open(sys.argv[1])]
+drop = [json.loads(l) for l in open(sys.argv[2])]
+stopped = [i for i, r in enumerate(keep) if r["stop"] == "stop"]
+assert len(stopped) >= 3
+for i in stopped:
+    k, d = keep[i], drop[i]
+    assert "e" in k["text"] and "e" not in d["text"] and d["stop"] == "stop"
+    assert d["ids"] == k["ids"][:len(d["ids"])] and len(d["ids"]) < len(k["ids"]) and k["text"].startswith(d["text"])
+for i, r in enumerate(keep):
+    if i not in stopped: assert drop[i] == r
+PY
+check_fails "--stop-keep and --stop-drop together are refused" "one of --stop-keep, --stop-drop" $PAL sample --model $TMP/m --stop e --stop-keep --stop-drop
+check_fails "weave refuses --stop-drop" "stop-drop" $PAL weave --checkpoints $TMP/m,$TMP/m --stop e --stop-drop
 check_fails "--min-length below 0 is refused" "min-length" $PAL sample --model $TMP/m --min-length -1
 check_fails "an empty --ban is refused" "empty word" $PAL sample --model $TMP/m --ban ""
 done_tests
