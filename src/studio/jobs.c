@@ -46,6 +46,21 @@ void st_job_cancel(st_job *j) {
 
 typedef struct tok_ctx { st_job *job; int col; } tok_ctx;
 
+/* Waits the request's pace_ms after a token (a reading speed for a performance); a stop or
+ * a closed client wakes it at once. Returns 1 when the job was cancelled meanwhile. */
+static int pace(st_job *j) {
+  if (j->req.pace_ms <= 0) return atomic_load(&j->cancel);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  long ns = until.tv_nsec + (long)j->req.pace_ms * 1000000L;
+  until.tv_sec += ns / 1000000000L;
+  until.tv_nsec = ns % 1000000000L;
+  pthread_mutex_lock(&j->mu);
+  while (!atomic_load(&j->cancel) && pthread_cond_timedwait(&j->cv, &j->mu, &until) == 0) {}
+  pthread_mutex_unlock(&j->mu);
+  return atomic_load(&j->cancel);
+}
+
 /* One token: held bytes completed into whole characters, sent as an event. */
 static int on_token(void *ud, int i, int id, int voice, float prob) {
   tok_ctx *t = ud;
@@ -66,7 +81,7 @@ static int on_token(void *ud, int i, int id, int voice, float prob) {
   pal_buf_free(&d);
   memmove(c->pending.data, c->pending.data + k, c->pending.len - k);
   c->pending.len -= k;
-  return rc ? 1 : 0;
+  return rc || pace(j) ? 1 : 0;
 }
 
 static const char *stop_name(int reason) { return reason == 1 ? "eot" : reason == 2 ? "stop" : "length"; }

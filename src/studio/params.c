@@ -18,7 +18,7 @@ void st_req_free(st_req *q) {
 
 static const char *KNOWN[] = {"mode", "checkpoints", "prompt", "length", "seed", "temperature", "top_k",
                               "top_p", "min_p", "repetition_penalty", "no_repeat_ngram", "stop",
-                              "ignore_eot", "schedule", "context", "blend", "interpolate", "blend_space"};
+                              "ignore_eot", "pace_ms", "schedule", "context", "blend", "interpolate", "blend_space"};
 
 typedef struct pctx { const cJSON *root; const char **field; pal_error *err; } pctx;
 
@@ -150,6 +150,9 @@ static int parse_fields(pctx *c, st_run *r, const pal_studio_opts *lim, st_req *
   const cJSON *ie = cJSON_GetObjectItemCaseSensitive(c->root, "ignore_eot");
   if (ie && !cJSON_IsBool(ie)) return bad(c, "ignore_eot", "%s: must be true or false%s", "");
   q->ignore_eot = cJSON_IsTrue(ie);
+  v = 0;
+  if (get_int(c, "pace_ms", 0, 1000, &v)) return -1;
+  q->pace_ms = (int)v;
   if (q->mode == ST_WEAVE) {
     if (get_str(c, "schedule", ST_SPEC_MAX, &q->schedule)) return -1;
     if (!q->schedule && !(q->schedule = strdup("cycle"))) return pal_errorf(c->err, "studio: out of memory");

@@ -29,6 +29,7 @@ typedef struct st_req {
   int length;
   long seed;
   int ignore_eot;
+  int pace_ms;                       /* at least this many ms between streamed tokens (0: as fast as made) */
   char *stop[ST_MAX_STOPS]; int n_stop;
   char *schedule;                    /* weave (owned) */
   int context_own, logit_space;

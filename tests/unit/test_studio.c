@@ -236,6 +236,8 @@ static void test_validation(pal_studio *s) {
     {"{\"mode\":\"sample\",\"checkpoints\":[4],\"path\":\"/etc\"}", "path"},
     {"{\"mode\":\"sample\",\"checkpoints\":[4],\"schedule\":\"cycle\"}", "schedule"},
     {"{\"mode\":\"sample\",\"checkpoints\":[4],\"ignore_eot\":1}", "ignore_eot"},
+    {"{\"mode\":\"sample\",\"checkpoints\":[4],\"pace_ms\":5000}", "pace_ms"},
+    {"{\"mode\":\"sample\",\"checkpoints\":[4],\"pace_ms\":-1}", "pace_ms"},
     {"{\"mode\":\"weave\",\"checkpoints\":[4,8],\"schedule\":\"sometimes\"}", "schedule"},
     {"{\"mode\":\"weave\",\"checkpoints\":[4,8],\"schedule\":\"list:4,99\"}", "schedule"},
     {"{\"mode\":\"weave\",\"checkpoints\":[4,8],\"schedule\":\"blocks:0\"}", "schedule"},
@@ -598,7 +600,9 @@ static cJSON *keep_json(int port, long gen) {
 
 static void test_stop_and_queue(pal_studio *s) {
   int port = pal_studio_port(s);
-  const char *longgen = "{\"mode\":\"sample\",\"checkpoints\":[0],\"length\":1000,\"ignore_eot\":true,\"seed\":1}";
+  /* paced at 20 ms a token, a long generation runs for 20 s whatever the machine's speed:
+   * the queue tests below never race the model */
+  const char *longgen = "{\"mode\":\"sample\",\"checkpoints\":[0],\"length\":1000,\"ignore_eot\":true,\"seed\":1,\"pace_ms\":20}";
   /* disconnecting mid-stream stops the work */
   int fd = api_post_fd(port, "/api/generate", longgen);
   pal_buf seen = {0};
