@@ -168,6 +168,10 @@ typedef struct pal_gen_opts {
    * with row_sample[b] and seeds with row_seed[b] instead of sample and seed + b. */
   const pal_sample_opts *row_sample;
   const uint64_t *row_seed;
+  /* Optional: row b starts from row_prompt[b] (row_prompt_len[b] >= 1 ids) instead of the
+   * prompt: many prompts in one batch (`sample --prompts FILE`). */
+  const int *const *row_prompt;
+  const int *row_prompt_len;
   /* Optional: when set, holds during each call of the token callback the probability of
    * that token (pal_sample_prob), for front ends that show it. */
   float *token_prob;

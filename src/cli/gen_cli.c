@@ -118,8 +118,10 @@ static int print_jsonl(gen_printer *p, int r, const pal_gen_result *res, uint64_
   const pal_ids *ids = &res->ids[r];
   pal_buf text = {0}, b = {0};
   int rc = pal_gen_decode(p->s->tok, ids->data, ids->len, &text);
-  if (p->weave) rc |= pal_weave_end(&b, r, seed + (uint64_t)r, text.data, text.len, ids->len, res->stop_reason[r]);
-  else rc |= pal_sample_record(&b, r, seed + (uint64_t)r, p->s->prompt_text.data, text.data, text.len, ids, res->stop_reason[r]);
+  uint64_t rs = pal_gen_session_row_seed(p->s, seed, r, res->n_rows);
+  if (p->weave) rc |= pal_weave_end(&b, r, rs, text.data, text.len, ids->len, res->stop_reason[r]);
+  else rc |= pal_sample_record(&b, r, rs, pal_gen_session_row_prompt(p->s, r, res->n_rows), text.data, text.len, ids,
+                               res->stop_reason[r]);
   if (!rc) fwrite(b.data, 1, b.len, p->fp);
   pal_buf_free(&b);
   pal_buf_free(&text);
@@ -150,7 +152,7 @@ int gen_printer_finish(gen_printer *p, const pal_gen_result *res, uint64_t seed)
       put_text(p, text, k, last_voice(p, r));
     } else {
       if (r > 0) fputs("----\n", p->fp);
-      if (p->include_prompt) fputs(p->s->prompt_text.data, p->fp);
+      if (p->include_prompt) fputs(pal_gen_session_row_prompt(p->s, r, res->n_rows), p->fp);
       print_row(p, r, ids);
     }
     colour_off(p);

@@ -145,7 +145,20 @@ static int check_args(const pal_config *cfg, int n_models, const pal_voice *voic
   for (int i = 0; i < n_prompt; i++)
     if (prompt[i] < 0 || prompt[i] >= V)
       return pal_errorf(err, "prompt: token id %d is outside the vocabulary (%d)", prompt[i], V);
+  for (int r = 0; o->row_prompt && r < B; r++) {
+    if (o->row_prompt_len[r] < 1) return pal_errorf(err, "generate: prompt %d is empty", r + 1);
+    for (int i = 0; i < o->row_prompt_len[r]; i++)
+      if (o->row_prompt[r][i] < 0 || o->row_prompt[r][i] >= V)
+        return pal_errorf(err, "prompt %d: token id %d is outside the vocabulary (%d)", r + 1, o->row_prompt[r][i], V);
+  }
   return 0;
+}
+
+/* Row r's prompt: its own (row_prompt) or the shared one. */
+static const int *prompt_of(const pal_gen_opts *o, int r, const int *prompt, int n_prompt, int *n) {
+  if (!o->row_prompt) { *n = n_prompt; return prompt; }
+  *n = o->row_prompt_len[r];
+  return o->row_prompt[r];
 }
 
 /* Everything a call needs, allocated once: caches, rows (prompt copied in, rngs seeded),
@@ -154,7 +167,9 @@ static int setup(gen *g, const int *prompt, int n_prompt) {
   const pal_gen_opts *o = g->o;
   int B = g->B, V = g->V;
   g->max_T = 64 / B > 0 ? 64 / B : 1;
-  long total = (long)n_prompt + o->length;
+  int longest = n_prompt;
+  for (int r = 0; o->row_prompt && r < B; r++) longest = r == 0 || o->row_prompt_len[r] > longest ? o->row_prompt_len[r] : longest;
+  long total = (long)longest + o->length;
   g->cap = total < g->cfg->n_ctx ? (int)total : g->cfg->n_ctx;
   g->keep = g->cap / 2 > 1 ? g->cap / 2 : 1;
   g->n_kv = o->context_own ? g->n_models : 1;
@@ -189,7 +204,9 @@ static int setup(gen *g, const int *prompt, int n_prompt) {
     row_state *rs = &g->rows[r];
     if (pal_ids_reserve(&rs->hist, hist_cap) || !(rs->reader = malloc(hist_cap * sizeof(int))))
       return pal_errorf(g->err, "generate: out of memory");
-    for (int i = 0; i < n_prompt; i++) pal_ids_push(&rs->hist, prompt[i]);
+    int np;
+    const int *pr = prompt_of(o, r, prompt, n_prompt, &np);
+    for (int i = 0; i < np; i++) pal_ids_push(&rs->hist, pr[i]);
     pal_rng_seed(&rs->rng, o->row_seed ? o->row_seed[r] : o->seed + (uint64_t)r);
   }
   return 0;
@@ -218,13 +235,21 @@ static int read_prompt(gen *g, int n_prompt) {
   int m0 = g->voices[v0].model[order[nm - 1]];
   int start = n_prompt - 1 >= g->cap ? n_prompt - g->keep : 0;
   for (int r = 0; r < g->B; r++) {
+    int np = o->row_prompt ? o->row_prompt_len[r] : n_prompt;
     g->sel[r] = r;
-    g->rows[r].start = start;
-    for (int j = 0; j < n_prompt; j++) g->rows[r].reader[j] = m0;
+    g->rows[r].start = o->row_prompt ? (np - 1 >= g->cap ? np - g->keep : 0) : start;
+    for (int j = 0; j < np; j++) g->rows[r].reader[j] = m0;
   }
-  for (int c = 0; c < g->n_kv; c++)
-    if ((!o->context_own || g->used[c]) &&
-        feed(g, c, o->context_own ? c : m0, g->sel, g->B, start, n_prompt - 1, NULL)) return -1;
+  for (int c = 0; c < g->n_kv; c++) {
+    if (o->context_own && !g->used[c]) continue;
+    int m = o->context_own ? c : m0;
+    if (!o->row_prompt) {
+      if (feed(g, c, m, g->sel, g->B, start, n_prompt - 1, NULL)) return -1;
+      continue;
+    }
+    for (int r = 0; r < g->B; r++)   /* prompts of their own lengths: a row at a time */
+      if (feed(g, c, m, &g->sel[r], 1, g->rows[r].start, (int)g->rows[r].hist.len - 1, NULL)) return -1;
+  }
   return 0;
 }
 

@@ -23,6 +23,7 @@ const pal_setting pal_gen_settings[] = {
   {"prompt", PAL_OPT_STR, G(prompt), "prompt text (default: start from <|endoftext|>)"},
   {"prompt-file", PAL_OPT_STR, G(prompt_file), "read the prompt from a file"},
   {"prompt-ids", PAL_OPT_STR, G(prompt_ids), "prompt as token ids 1,2,3"},
+  {"prompts", PAL_OPT_STR, G(prompts), "a file of prompts, one a line, generated together (--n samples each)"},
   {"length", PAL_OPT_INT, G(length), "new tokens per sample (100)"},
   {"n", PAL_OPT_INT, G(n), "samples, computed together as a batch (1)"},
   {"seed", PAL_OPT_LONG, G(seed), "seed; sample b uses seed+b (1)"},
@@ -84,8 +85,8 @@ int pal_gen_spec_check(pal_gen_spec *g, pal_error *err) {
     if (!g->bans.items[i][0]) return pal_errorf(err, "--ban: an empty word");
   if (g->n < 1 || g->n > 256) return pal_errorf(err, "--n %d is outside 1..256", g->n);
   if (g->seed < 0) return pal_errorf(err, "--seed %ld is below 0", g->seed);
-  if (!!g->prompt + !!g->prompt_file + !!g->prompt_ids > 1)
-    return pal_errorf(err, "give one of --prompt, --prompt-file, --prompt-ids");
+  if (!!g->prompt + !!g->prompt_file + !!g->prompt_ids + !!g->prompts > 1)
+    return pal_errorf(err, "give one of --prompt, --prompt-file, --prompt-ids, --prompts");
   return 0;
 }
 

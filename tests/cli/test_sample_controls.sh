@@ -43,6 +43,37 @@ for i, r in enumerate(keep):
 PY
 check_fails "--stop-keep and --stop-drop together are refused" "one of --stop-keep, --stop-drop" $PAL sample --model $TMP/m --stop e --stop-keep --stop-drop
 check_fails "weave refuses --stop-drop" "stop-drop" $PAL weave --checkpoints $TMP/m,$TMP/m --stop e --stop-drop
+# --prompts: one batch, each record names its prompt and equals the prompt run alone
+printf 'In the\nThe keeper of the lamp said\n\nOne\n' > $TMP/prompts.txt
+$PAL sample --model $TMP/m --prompts $TMP/prompts.txt --n 2 --length 8 --format jsonl --quiet > $TMP/batch.jsonl
+for p in "In the" "The keeper of the lamp said" "" "One"; do
+  if [ -n "$p" ]; then $PAL sample --model $TMP/m --prompt "$p" --n 2 --length 8 --format jsonl --quiet
+  else $PAL sample --model $TMP/m --n 2 --length 8 --format jsonl --quiet; fi
+done > $TMP/solo.jsonl
+check "sample --prompts: 4 prompts x 2 samples in one batch, each equal to its prompt alone (an empty line: from <|endoftext|>)" $PY - $TMP/batch.jsonl $TMP/solo.jsonl <<'PY'
+import json, sys
+b = [json.loads(l) for l in open(sys.argv[1])]
+s = [json.loads(l) for l in open(sys.argv[2])]
+assert len(b) == 8 and [r["prompt"] for r in b] == [r["prompt"] for r in s]
+assert all(x["ids"] == y["ids"] and x["seed"] == y["seed"] for x, y in zip(b, s))
+assert len({tuple(r["ids"]) for r in b}) > 2
+PY
+R=$TMP/run
+$PAL train --model $TMP/m --data $FX/keeper.txt --out $R --steps 2 --batch 2 --seq 32 --quiet >/dev/null 2>&1
+$PAL sweep --run $R --prompts $TMP/prompts.txt --temperatures 0.5,1 --n 2 --length 6 --out $TMP/sw.jsonl --quiet
+$PAL sweep --run $R --prompt "One" --temperatures 0.5,1 --n 2 --length 6 --out $TMP/sw1.jsonl --quiet
+check "sweep --prompts: every prompt x temperature x sample; a prompt's records equal its own sweep" $PY - $TMP/sw.jsonl $TMP/sw1.jsonl <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+one = [json.loads(l) for l in open(sys.argv[2])]
+assert len(rows) == 4 * 2 * 2, len(rows)   # prompts x temperatures x samples (one checkpoint)
+mine = [r for r in rows if r["prompt"] == "One"]
+key = lambda r: (r["step"], r["temperature"], r["sample"])
+assert sorted(map(key, mine)) == sorted(map(key, one))
+d = {key(r): r["text"] for r in one}
+assert all(d[key(r)] == r["text"] for r in mine)
+PY
+check_fails "--prompts with --prompt is refused" "one of --prompt" $PAL sample --model $TMP/m --prompts $TMP/prompts.txt --prompt x
 check_fails "--min-length below 0 is refused" "min-length" $PAL sample --model $TMP/m --min-length -1
 check_fails "an empty --ban is refused" "empty word" $PAL sample --model $TMP/m --ban ""
 done_tests
