@@ -103,6 +103,7 @@ typedef struct pal_run {
   pal_strs stored;            /* run.json's arguments (owned; spec points into them) */
   uint64_t stored_fingerprint;
   char **argv;                /* stored + given, as re-parsed on resume (owned array) */
+  int lock_fd;                /* RUN/.lock, flocked from pal_run_start to pal_run_free; -1 */
 } pal_run;
 
 /* Parses argv (as pal_run_spec_parse), and on --resume reads RUN/run.json and applies
@@ -113,8 +114,10 @@ int  pal_run_open(pal_run **out, int argc, char **argv, pal_error *err);
 /* The tokenizer and every source's tokens (checked against the vocabulary, named, split).
  * Writes nothing. */
 int  pal_run_load_data(pal_run *run, pal_error *err);
-/* Creates RUN, writes the token cache and run.json, removes leftovers of an interrupted
- * save. The first write of a run. */
+/* Creates RUN, takes the writer's lock (an exclusive flock on RUN/.lock holding the pid;
+ * another writer is refused with that pid; the kernel releases it when the process dies;
+ * readers never take it), writes the token cache and run.json, removes leftovers of an
+ * interrupted save or rotation. The first write of a run. */
 int  pal_run_start(pal_run *run, pal_error *err);
 /* The trainer of this run (the sources move into it): from the model folder, and on
  * --resume restored from pal_run_resume_point; when a resumed run has no complete
@@ -123,13 +126,16 @@ int  pal_run_trainer(pal_run *run, pal_trainer **out, pal_error *err);
 void pal_run_free(pal_run *run);
 
 /* ---- The checkpoint folders (run.c); the lister is io's pal_checkpoints_list. */
-/* Removes leftovers of interrupted saves (RUN/checkpoint-N.tmp.*). */
+/* Removes leftovers of interrupted saves and rotations (RUN/checkpoint-N.tmp.*). */
 void pal_run_clean_temporaries(const char *run_dir);
-/* Removes all but the newest `keep` complete checkpoints (keep <= 0: none removed). */
+/* Removes all but the newest `keep` complete checkpoints (keep <= 0: none removed): each is
+ * renamed out of the listed names first (checkpoint-N.tmp.del.PID), then removed, so a reader
+ * never lists a half-removed checkpoint. */
 int  pal_run_rotate(const char *run_dir, int keep, pal_error *err);
 /* The same, never removing the checkpoints of steps protect[0..n_protect) (--keep-best). */
 int  pal_run_rotate_keeping(const char *run_dir, int keep, const long *protect, int n_protect, pal_error *err);
-/* Removes a checkpoint directory (its files, then itself). */
+/* Removes a checkpoint directory (its files, then itself) without following symlinks: a
+ * symlink, at the top or inside, is unlinked as a link and its target is never touched. */
 int  pal_run_remove_dir(const char *dir, pal_error *err);
 
 #endif

@@ -24,6 +24,38 @@ float    pal_rng_float(pal_rng *rng);              /* uniform in [0, 1), 24 rand
 double   pal_rng_double(pal_rng *rng);             /* uniform in [0, 1), 53 random bits */
 float    pal_rng_normal(pal_rng *rng);             /* standard normal (Box-Muller, no caching) */
 
+/* ---- The I/O layer (util/file.c): every open, write, fsync, rename, unlink, mkdir and
+ * rmdir of the library goes through these, with the system calls' contracts (-1, 0 or NULL
+ * with errno set on failure; pal_io_fwrite returns the items written). Each is one "call".
+ * Two test hooks (util/iotest.c), read from the environment at the first call:
+ *   PAL_IO_FAIL_AT=N     the Nth call of the process (any kind, from 1) fails with EIO
+ *                        (PAL_IO_FAIL_ERRNO=E: errno E) without doing anything;
+ *   PAL_IO_RECORD=PATH   every call is appended to PATH, one tab-separated line each
+ *                        (call number, kind, fd, flags, size, file offset, offset in
+ *                        PATH.data, path, path2); the bytes of each write go to PATH.data:
+ *                        what tests/cli/crash_replay.py replays.
+ * From C: pal_io_fail_at(N) (0: never), pal_io_calls() (the calls so far). Reads of an
+ * open FILE or fd and close are not calls: they cannot change what is on disk. */
+int    pal_io_open(const char *path, int flags, int mode);
+int    pal_io_openat(int dirfd, const char *name, int flags, const char *path_for_record);
+FILE  *pal_io_fopen(const char *path, const char *mode);
+size_t pal_io_fwrite(const void *data, size_t size, size_t n, FILE *fp);
+long   pal_io_write(int fd, const void *data, size_t n);
+int    pal_io_fsync(int fd);
+int    pal_io_rename(const char *from, const char *to);
+int    pal_io_unlink(const char *path);
+int    pal_io_unlinkat(int dirfd, const char *name, int flags, const char *path_for_record);
+int    pal_io_mkdir(const char *path, int mode);
+int    pal_io_rmdir(const char *path);
+void   pal_io_fail_at(long n);
+long   pal_io_calls(void);
+/* The layer's own hooks (iotest.c): pal_io_call counts a call (*index: its number) and
+ * returns -1 (errno set) when it is the one to fail; pal_io_record records one that succeeded
+ * (a record's first field is that number: gaps are calls that failed). */
+int    pal_io_call(long *index);
+void   pal_io_record(long index, const char *kind, int fd, int flags, const void *data, size_t size, long long offset,
+                     const char *path, const char *path2);
+
 /* ---- Atomic files: write to "PATH.tmp.PID" beside PATH, fsync, rename over PATH, fsync
  * the directory. A crash at any instant leaves either the old file or the new one. */
 typedef struct pal_atomic_file {

@@ -39,8 +39,8 @@ static int mkdirs(const char *path) {
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s", path);
   for (char *p = tmp + 1; *p; p++)
-    if (*p == '/') { *p = 0; if (mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
-  return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+    if (*p == '/') { *p = 0; if (pal_io_mkdir(tmp, 0755) && errno != EEXIST) return -1; *p = '/'; }
+  return pal_io_mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
 }
 
 static int file_exists(const char *p) { struct stat st; return stat(p, &st) == 0 && S_ISREG(st.st_mode); }

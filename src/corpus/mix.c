@@ -192,12 +192,12 @@ static int emit(mix_out *o, mix_src *s, pal_error *err) {
   const char *text = s->qtext.data + e->text_off;
   FILE *fp = o->out.fp;
   if (o->doc_every && o->n_out > 0 && o->n_out % o->doc_every == 0) {
-    fwrite(PAL_ENDOFTEXT, 1, sizeof PAL_ENDOFTEXT - 1, fp);
-    fwrite(o->sep, 1, o->sep_len, fp);
+    pal_io_fwrite(PAL_ENDOFTEXT, 1, sizeof PAL_ENDOFTEXT - 1, fp);
+    pal_io_fwrite(o->sep, 1, o->sep_len, fp);
     o->out_bytes += sizeof PAL_ENDOFTEXT - 1 + o->sep_len;
   }
   uint64_t at = o->out_bytes;
-  if (fwrite(text, 1, e->text_len, fp) != e->text_len || fwrite(o->sep, 1, o->sep_len, fp) != o->sep_len)
+  if (pal_io_fwrite(text, 1, e->text_len, fp) != e->text_len || pal_io_fwrite(o->sep, 1, o->sep_len, fp) != o->sep_len)
     return pal_errorf(err, "%s: write failed: %s", o->out.path, strerror(errno));
   o->out_bytes += e->text_len + o->sep_len;
   o->n_out++;
@@ -219,7 +219,7 @@ static int emit(mix_out *o, mix_src *s, pal_error *err) {
     *w++ = '\t'; w = put_u64(w, e->text_len);
     *w++ = '\n';
     size_t n = (size_t)(w - o->row.data);
-    if (fwrite(o->row.data, 1, n, o->prov.fp) != n)
+    if (pal_io_fwrite(o->row.data, 1, n, o->prov.fp) != n)
       return pal_errorf(err, "%s: write failed: %s", o->prov_name, strerror(errno));
   }
   return 0;
@@ -329,7 +329,7 @@ static int make_parent_dirs(const char *path, pal_error *err) {
     if (*p != '/') continue;
     *p = 0;
     struct stat st;
-    if (stat(dir, &st) != 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (stat(dir, &st) != 0 && pal_io_mkdir(dir, 0755) != 0 && errno != EEXIST) {
       int e = errno;
       pal_errorf(err, "%s: cannot create folder %s: %s", path, dir, strerror(e));
       free(dir);

@@ -41,7 +41,7 @@ int pal_unit_reader_open(pal_unit_reader *r, const char *path, FILE *fp, pal_uni
       pal_unit_reader_close(r);
       return pal_errorf(err, "%s: is a directory, not a text file", path);
     }
-    r->fp = fopen(path, "rb");
+    r->fp = pal_io_fopen(path, "rb");
     if (!r->fp) {
       int e = errno;
       pal_unit_reader_close(r);

@@ -2,8 +2,10 @@
  * a model: a change of how weights are held lands there), the voices built on them (blends,
  * interpolations appended as models), the schedule, the tokenizer and the prompt; then runs
  * of the generation loop. Reads model folders; writes nothing, prints nothing. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "palimpsest/session.h"
 
@@ -45,9 +47,24 @@ int pal_gen_compatible(const char *a, const pal_config *ca, const char *b, const
   return 0;
 }
 
+/* A checkpoint listed a moment ago that is gone now: a live run's --keep rotated it away
+ * (renamed out of the listed names whole, so never seen half removed). Says so rather than
+ * reporting the file that happened to be missing. */
+static int vanished(const char *path, pal_error *err) {
+  struct stat st;
+  if (lstat(path, &st) == 0 || errno != ENOENT) return 0;
+  pal_errorf(err, "%s: removed while being read (a live run's --keep rotation?); list the run again", path);
+  return 1;
+}
+
 /* The one place a checkpoint's weights are opened for generation. */
 static int open_model(pal_gen_models *m, int i, const char *path, pal_error *err) {
-  if (pal_model_dir_open(&m->dirs[i], path, err)) return -1;
+  struct stat st;
+  int existed = stat(path, &st) == 0;
+  if (pal_model_dir_open(&m->dirs[i], path, err)) {
+    if (existed) vanished(path, err);
+    return -1;
+  }
   m->n_ckpt = m->n = i + 1;
   m->params[i] = &m->dirs[i].params;
   m->steps[i] = pal_checkpoint_step(path);
@@ -227,6 +244,8 @@ uint64_t pal_gen_session_row_seed(const pal_gen_session *s, uint64_t seed, int r
 int pal_gen_session_prompt(pal_gen_session *s, const pal_gen_spec *g, int required, pal_error *err) {
   const char *dir = g->tokenizer;
   for (int i = 0; !dir && i < s->models.n_ckpt; i++) if (pal_tokenizer_present(s->models.paths[i])) dir = s->models.paths[i];
+  for (int i = 0; !dir && required && i < s->models.n_ckpt; i++)
+    if (vanished(s->models.paths[i], err)) return -1;
   if (!dir && required)
     return pal_errorf(err, "%s: no tokenizer (vocab.json + merges.txt) in the model folder; give --tokenizer DIR or --prompt-ids with --format ids",
                       s->models.n_ckpt ? s->models.paths[0] : "model");

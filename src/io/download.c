@@ -96,7 +96,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
       return 0;
     }
   }
-  if (pal_fault_check(n, NULL, x->path) || fwrite(data, 1, n, x->fp) != n) {
+  if (pal_fault_check(n, NULL, x->path) || pal_io_fwrite(data, 1, n, x->fp) != n) {
     x->write_failed = errno ? errno : ENOSPC;
     return 0;
   }
@@ -141,8 +141,8 @@ static char *etag_path(const char *partial) {
 
 static void drop_partial(const char *partial) {
   char *e = etag_path(partial);
-  unlink(partial);
-  if (e) unlink(e);
+  pal_io_unlink(partial);
+  if (e) pal_io_unlink(e);
   free(e);
 }
 
@@ -153,7 +153,7 @@ static int attempt(CURL *curl, const char *url, const char *partial, const pal_d
                    int64_t *total_out, pal_error *err) {
   int64_t have = file_size(partial);
   if (have < 0) have = 0;
-  FILE *fp = fopen(partial, have ? "ab" : "wb");
+  FILE *fp = pal_io_fopen(partial, have ? "ab" : "wb");
   if (!fp) return pal_errorf(err, "%s: cannot create: %s", partial, strerror(errno));
   xfer x = {.fp = fp, .path = partial, .content_length = -1, .range_start = -1, .range_total = -1,
             .linked_size = -1, .offset = have, .cb = cb, .name = name, .expected = *total_out};
@@ -186,10 +186,10 @@ static int attempt(CURL *curl, const char *url, const char *partial, const pal_d
   curl_slist_free_all(hdrs);
   if ((x.status == 200 || x.status == 206) && ep) {
     if (x.etag[0]) pal_write_file_atomic(ep, x.etag, strlen(x.etag), NULL);
-    else unlink(ep);
+    else pal_io_unlink(ep);
   }
   free(ep);
-  int bad_close = fflush(fp) != 0 || fsync(fileno(fp)) != 0;
+  int bad_close = fflush(fp) != 0 || pal_io_fsync(fileno(fp)) != 0;
   bad_close |= fclose(fp) != 0;
   if (x.write_failed == -1)
     return pal_errorf(err, "%s: the server answered with a different range than asked (from byte %lld)", url,
@@ -207,7 +207,7 @@ static int attempt(CURL *curl, const char *url, const char *partial, const pal_d
     return 2;
   }
   if (x.status != 200 && x.status != 206) {
-    if (have == 0) unlink(partial);   /* the empty file this attempt created */
+    if (have == 0) pal_io_unlink(partial);   /* the empty file this attempt created */
     if (cc != CURLE_OK) return pal_errorf(err, "%s: %s", url, curl_easy_strerror(cc));
     return pal_errorf(err, "%s: HTTP %ld%s", url, x.status, http_hint(x.status));
   }
@@ -255,7 +255,7 @@ static int make_dirs(const char *dir, pal_error *err) {
     if (*s && *s != '/') continue;
     char c = *s;
     *s = 0;
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+    if (pal_io_mkdir(p, 0777) != 0 && errno != EEXIST) {
       int e = errno;
       pal_errorf(err, "%s: cannot create directory: %s", p, strerror(e));
       free(p);
@@ -295,7 +295,7 @@ int pal_download_file(const char *url, const char *dest, int retries, const pal_
   int64_t got = file_size(partial);
   if (rc == 0) {
     if (cb && cb->end) cb->end(cb->ctx, name, (double)got, (double)(total >= 0 ? total : got), 1);   /* whole file */
-    if (rename(partial, dest) != 0) rc = pal_errorf(err, "%s: cannot rename into place: %s", dest, strerror(errno));
+    if (pal_io_rename(partial, dest) != 0) rc = pal_errorf(err, "%s: cannot rename into place: %s", dest, strerror(errno));
     else {
       drop_partial(partial);   /* only the .etag is left by now */
       char *d = strdup(dest), *slash = d ? strrchr(d, '/') : NULL;
@@ -342,7 +342,7 @@ int pal_download_model_ex(const char *repo, const char *endpoint, const char *ou
     free(url);
     free(dest);
   }
-  if (rc) rmdir(out_dir);   /* only if still empty: nothing of ours or anyone's is lost */
+  if (rc) pal_io_rmdir(out_dir);   /* only if still empty: nothing of ours or anyone's is lost */
   curl_global_cleanup();
   return rc;
 }

@@ -179,7 +179,7 @@ static int make_parents(const char *path, pal_error *err) {
   for (char *s = p + 1; *s; s++) {
     if (*s != '/') continue;
     *s = 0;
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+    if (pal_io_mkdir(p, 0777) != 0 && errno != EEXIST) {
       int e = errno;
       pal_errorf(err, "%s: cannot create directory: %s", p, strerror(e));
       free(p);
@@ -251,7 +251,7 @@ int pal_model_dir_save(const char *dir_in, const pal_config *cfg, const pal_para
   if (exists && !S_ISDIR(sb.st_mode)) { pal_errorf(err, "%s: exists and is not a directory", dir); goto done; }
   if (make_parents(dir, err)) goto done;
   rm_tree(tmp);   /* a leftover of a crashed run with our pid */
-  if (mkdir(tmp, 0777) != 0) { pal_errorf(err, "%s: cannot create directory: %s", tmp, strerror(errno)); goto done; }
+  if (pal_io_mkdir(tmp, 0777) != 0) { pal_errorf(err, "%s: cannot create directory: %s", tmp, strerror(errno)); goto done; }
   made_tmp = 1;
   if (!(f = join(tmp, "config.json")) || pal_config_save(f, cfg, err)) goto done;
   free(f);
@@ -269,10 +269,10 @@ int pal_model_dir_save(const char *dir_in, const pal_config *cfg, const pal_para
     f = NULL;
   }
   if (pal_fsync_dir(tmp, err)) goto done;
-  if (exists && rename(dir, old) != 0) { pal_errorf(err, "%s: cannot move aside: %s", dir, strerror(errno)); goto done; }
-  if (rename(tmp, dir) != 0) {
+  if (exists && pal_io_rename(dir, old) != 0) { pal_errorf(err, "%s: cannot move aside: %s", dir, strerror(errno)); goto done; }
+  if (pal_io_rename(tmp, dir) != 0) {
     pal_errorf(err, "%s: cannot rename into place: %s", dir, strerror(errno));
-    if (exists) rename(old, dir);
+    if (exists) pal_io_rename(old, dir);
     goto done;
   }
   made_tmp = 0;

@@ -241,7 +241,7 @@ int pal_st_open(pal_safetensors *st, const char *path, pal_error *err) {
   memset(st, 0, sizeof *st);
   st->path = strdup(path);
   if (!st->path) return pal_errorf(err, "%s: out of memory", path);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = pal_io_open(path, O_RDONLY, 0);
   if (fd < 0) {
     pal_errorf(err, "%s: cannot open: %s", path, strerror(errno));
     pal_st_close(st);
@@ -351,15 +351,15 @@ int pal_st_write(const char *path, const pal_st_out *tensors, int n, const char 
   if (pal_atomic_open(&af, path, err)) { free(json); return -1; }
   unsigned char lenbuf[8];
   for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-  int bad = fwrite(lenbuf, 1, 8, af.fp) != 8 || fwrite(json, 1, jlen, af.fp) != jlen, injected = 0;
-  for (size_t i = jlen; i < hlen && !bad; i++) bad = fputc(' ', af.fp) == EOF;
+  int bad = pal_io_fwrite(lenbuf, 1, 8, af.fp) != 8 || pal_io_fwrite(json, 1, jlen, af.fp) != jlen, injected = 0;
+  if (!bad && hlen > jlen) bad = pal_io_fwrite("        ", 1, hlen - jlen, af.fp) != hlen - jlen;
   free(json);
   if (!bad) bad = injected = pal_fault_check(8 + hlen, err, path) != 0;
   for (int i = 0; i < n && !bad; i++) {
     size_t numel = 1;
     for (int d = 0; d < tensors[i].ndim; d++) numel *= (size_t)tensors[i].shape[d];
     if (pal_fault_check(numel * 4, err, path)) { bad = injected = 1; break; }
-    bad = numel && fwrite(tensors[i].data, 4, numel, af.fp) != numel;
+    bad = numel && pal_io_fwrite(tensors[i].data, 4, numel, af.fp) != numel;
   }
   if (bad) {
     if (!injected) pal_errorf(err, "%s: write failed: %s", path, strerror(errno ? errno : EIO));

@@ -25,7 +25,7 @@ static int write_header(pal_shard_writer *w, size_t count, pal_error *err) {
   put_i32(h + 4, SHARD_VERSION);
   put_i32(h + 8, (int32_t)count);
   if (pal_fault_check(sizeof h, err, w->af.path)) return -1;
-  if (fwrite(h, 1, sizeof h, w->af.fp) != sizeof h)
+  if (pal_io_fwrite(h, 1, sizeof h, w->af.fp) != sizeof h)
     return pal_errorf(err, "%s: write failed: %s", w->af.path, strerror(errno));
   return 0;
 }
@@ -47,7 +47,7 @@ int pal_shard_writer_add(pal_shard_writer *w, const int *tokens, size_t n, pal_e
     buf[k++] = (uint8_t)(tokens[i] >> 8);
     if (k == sizeof buf || i + 1 == n) {
       if (pal_fault_check(k, err, w->af.path)) return -1;
-      if (fwrite(buf, 1, k, w->af.fp) != k)
+      if (pal_io_fwrite(buf, 1, k, w->af.fp) != k)
         return pal_errorf(err, "%s: write failed: %s", w->af.path, strerror(errno));
       k = 0;
     }
@@ -85,7 +85,7 @@ int pal_shard_write(const char *path, const int *tokens, size_t n, pal_error *er
 int pal_shard_read(const char *path, int **tokens, size_t *n, pal_error *err) {
   *tokens = NULL;
   *n = 0;
-  FILE *fp = fopen(path, "rb");
+  FILE *fp = pal_io_fopen(path, "rb");
   if (!fp) return pal_errorf(err, "%s: cannot open: %s", path, strerror(errno));
   uint8_t h[HEADER_BYTES];
   int rc = -1;

@@ -15,7 +15,7 @@
 static int studio_path(const st_studio *s, const char *name, char *out, size_t n, int make_dir) {
   char dir[4096];
   if (pal_pathf(dir, sizeof dir, "%s/studio", s->run_dir)) return -1;
-  if (make_dir && mkdir(dir, 0700) && errno != EEXIST) return -1;
+  if (make_dir && pal_io_mkdir(dir, 0700) && errno != EEXIST) return -1;
   struct stat st;
   if (make_dir && (lstat(dir, &st) || !S_ISDIR(st.st_mode))) return -1;   /* not a link out of RUN */
   return pal_pathf(out, n, "%s/%s", dir, name);

@@ -61,7 +61,7 @@ static int count_text(word_table *t, const uint8_t *s, size_t n) {
 }
 
 static int count_file(word_table *t, const char *path, pal_error *err) {
-  FILE *fp = fopen(path, "rb");
+  FILE *fp = pal_io_fopen(path, "rb");
   if (!fp) return pal_errorf(err, "%s: cannot open: %s", path, strerror(errno));
   size_t cap = 1 << 20, len = 0;
   uint8_t *buf = malloc(cap);
@@ -416,7 +416,7 @@ int pal_bpe_train(const char *const *paths, int n_paths, const pal_bpe_train_opt
     if (top.count < t.min_count) break;
     if (merge(&t, r, (int)(top.key >> 32), (int)(uint32_t)top.key)) goto done;
   }
-  if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) { pal_errorf(err, "%s: cannot create: %s", out_dir, strerror(errno)); goto done; }
+  if (pal_io_mkdir(out_dir, 0777) != 0 && errno != EEXIST) { pal_errorf(err, "%s: cannot create: %s", out_dir, strerror(errno)); goto done; }
   if (write_outputs(out_dir, &t.tok_bytes, t.off, 256 + t.n_merges, t.merge_a, t.merge_b, t.n_merges, err)) goto done;
   if (n_merges_out) *n_merges_out = t.n_merges;
   rc = 0;

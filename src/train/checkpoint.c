@@ -4,6 +4,7 @@
  * and never touches an earlier checkpoint. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -16,12 +17,13 @@
 int pal_trainer_log(pal_trainer *tr, const char *line, pal_error *err) {
   char path[4096];
   pal_pathf(path, sizeof path, "%s/log.jsonl", tr->run_dir);
-  FILE *fp = fopen(path, "ab");
+  FILE *fp = pal_io_fopen(path, "ab");
   if (!fp) return pal_errorf(err, "%s: cannot open: %s", path, strerror(errno));
   size_t n = strlen(line);
-  int bad = fwrite(line, 1, n, fp) != n || fputc('\n', fp) == EOF;
-  if (fclose(fp) != 0) bad = 1;
-  return bad ? pal_errorf(err, "%s: write failed", path) : 0;
+  int bad = pal_io_fwrite(line, 1, n, fp) != n || pal_io_fwrite("\n", 1, 1, fp) != 1;
+  int e = errno;
+  if (fclose(fp) != 0 && !bad) { bad = 1; e = errno; }
+  return bad ? pal_errorf(err, "%s: write failed: %s", path, strerror(e ? e : EIO)) : 0;
 }
 
 /* trainer_state.json (see docs/FORMATS.md). Floats with 9 significant digits round-trip. */
@@ -158,6 +160,18 @@ static int rotate(pal_trainer *tr, pal_error *err) {
   return rc;
 }
 
+/* RUN/log.jsonl made durable up to this step before the checkpoint that ends it is
+ * published: after a power cut a checkpoint never stands for steps the log has lost. */
+static int sync_log(const pal_trainer *tr, pal_error *err) {
+  char path[4096];
+  pal_pathf(path, sizeof path, "%s/log.jsonl", tr->run_dir);
+  int fd = pal_io_open(path, O_WRONLY | O_APPEND, 0);
+  if (fd < 0) return errno == ENOENT ? 0 : pal_errorf(err, "%s: cannot open: %s", path, strerror(errno));
+  int rc = pal_io_fsync(fd) != 0 ? pal_errorf(err, "%s: fsync failed: %s", path, strerror(errno)) : 0;
+  close(fd);
+  return rc;
+}
+
 int pal_trainer_save(pal_trainer *tr, double *seconds, pal_error *err) {
   double t0 = pal_time_now();
   char final[4096], tmp[4096], old[4096];
@@ -166,8 +180,8 @@ int pal_trainer_save(pal_trainer *tr, double *seconds, pal_error *err) {
   if (!params_finite(&tr->params))
     return pal_errorf(err, "step %ld: the parameters are no longer finite; not saving", tr->step);
   pal_run_remove_dir(tmp, NULL);
-  if (mkdir(tmp, 0755) != 0) return pal_errorf(err, "%s: cannot create: %s", tmp, strerror(errno));
-  if (write_folder(tr, tmp, err)) {
+  if (pal_io_mkdir(tmp, 0755) != 0) return pal_errorf(err, "%s: cannot create: %s", tmp, strerror(errno));
+  if (write_folder(tr, tmp, err) || sync_log(tr, err)) {
     pal_run_remove_dir(tmp, NULL);
     return -1;
   }
@@ -176,9 +190,9 @@ int pal_trainer_save(pal_trainer *tr, double *seconds, pal_error *err) {
   if (had_old) {  /* the same step saved before (a resumed run): swap it out, then drop it */
     pal_pathf(old, sizeof old, "%s.tmp.old.%ld", final, (long)getpid());
     pal_run_remove_dir(old, NULL);
-    if (rename(final, old) != 0) { pal_run_remove_dir(tmp, NULL); return pal_errorf(err, "%s: cannot rename: %s", final, strerror(errno)); }
+    if (pal_io_rename(final, old) != 0) { pal_run_remove_dir(tmp, NULL); return pal_errorf(err, "%s: cannot rename: %s", final, strerror(errno)); }
   }
-  if (rename(tmp, final) != 0) {
+  if (pal_io_rename(tmp, final) != 0) {
     int e = errno;
     pal_run_remove_dir(tmp, NULL);
     return pal_errorf(err, "%s: cannot rename into place: %s", final, strerror(e));

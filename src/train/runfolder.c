@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "palimpsest/io.h"
@@ -144,6 +146,7 @@ int pal_run_open(pal_run **out, int argc, char **argv, pal_error *err) {
   pal_run *r = calloc(1, sizeof *r);
   if (!r) return pal_errorf(err, "out of memory");
   r->resumed_from = -1;
+  r->lock_fd = -1;
   pal_run_spec_default(&r->spec);
   int rc = pal_run_spec_parse(&r->spec, argc, argv, err);
   if (rc == 0 && r->spec.resume) rc = merge_resume(r, argc, argv, err);
@@ -191,13 +194,48 @@ int pal_run_load_data(pal_run *r, pal_error *err) {
   return 0;
 }
 
+/* One writer per run folder: an exclusive, non-blocking flock on RUN/.lock, which then
+ * holds the writer's pid (for the refusal's message). flock belongs to the open file, so
+ * the kernel drops it when the holder exits or is killed: no stale lock to clean. */
+static int lock_run(pal_run *r, pal_error *err) {
+  char p[PATH_MAX];
+  if (pal_pathf(p, sizeof p, "%s/.lock", r->dir)) return pal_errorf(err, "%s: path too long", r->dir);
+  int fd = pal_io_open(p, O_RDWR | O_CREAT | O_NOFOLLOW, 0644);
+  if (fd < 0) return pal_errorf(err, "%s: cannot open the run's lock: %s", p, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    char pid[32] = {0};
+    ssize_t n = e == EWOULDBLOCK ? pread(fd, pid, sizeof pid - 1, 0) : 0;
+    close(fd);
+    if (e != EWOULDBLOCK) return pal_errorf(err, "%s: cannot lock: %s", p, strerror(e));
+    while (n > 0 && (pid[n - 1] == '\n' || pid[n - 1] == ' ')) pid[--n] = 0;
+    return pal_errorf(err, "%s: another writer (pid %s) holds %s; wait for it or stop it",
+                      r->dir, n > 0 ? pid : "unknown, starting", p);
+  }
+  char line[32];
+  int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) != 0 || pal_io_write(fd, line, (size_t)len) != len) {
+    int e = errno;
+    close(fd);
+    return pal_errorf(err, "%s: cannot write: %s", p, strerror(e));
+  }
+  r->lock_fd = fd;
+  /* Two new runs that both found the folder empty: the one that locks second finds
+   * run.json written by the first. */
+  struct stat st;
+  if (!r->resuming && pal_pathf(p, sizeof p, "%s/run.json", r->dir) == 0 && stat(p, &st) == 0)
+    return pal_errorf(err, "%s: another process started a run here meanwhile; choose another --out", r->dir);
+  return 0;
+}
+
 int pal_run_start(pal_run *r, pal_error *err) {
   char p[PATH_MAX];
-  if (!r->existed && mkdir(r->dir, 0755) != 0) return pal_errorf(err, "%s: cannot create: %s", r->dir, strerror(errno));
+  if (!r->existed && pal_io_mkdir(r->dir, 0755) != 0) return pal_errorf(err, "%s: cannot create: %s", r->dir, strerror(errno));
+  if (lock_run(r, err)) return -1;
   for (int i = 0; i < r->n_sources; i++) {
     if (!r->cache_names || !r->cache_names[i]) continue;
     if (pal_pathf(p, sizeof p, "%s/data", r->dir)) return pal_errorf(err, "%s: path too long", r->dir);
-    mkdir(p, 0755);
+    if (pal_io_mkdir(p, 0755) != 0 && errno != EEXIST) return pal_errorf(err, "%s: cannot create: %s", p, strerror(errno));
     if (pal_pathf(p, sizeof p, "%s/data/%s", r->dir, r->cache_names[i])) return pal_errorf(err, "%s: path too long", r->dir);
     if (pal_shard_write(p, r->sources[i].tokens, r->sources[i].n_tokens, err)) return -1;
   }
@@ -224,7 +262,7 @@ int pal_run_trainer(pal_run *r, pal_trainer **out, pal_error *err) {
     if (pal_trainer_resume(*out, path, err)) return -1;
     r->resumed_from = pal_trainer_step_count(*out);
   } else if (pal_pathf(path, sizeof path, "%s/log.jsonl", r->dir) == 0) {
-    unlink(path);   /* killed before the first save: start over, with the log emptied */
+    pal_io_unlink(path);   /* killed before the first save: start over, with the log emptied */
   }
   return 0;
 }
@@ -241,5 +279,6 @@ void pal_run_free(pal_run *r) {
   pal_strs_free_all(&r->stored);
   free(r->argv);
   free(r->dir);
+  if (r->lock_fd >= 0) close(r->lock_fd);
   free(r);
 }

@@ -103,6 +103,8 @@ def compare(exp_root, act_root):
     for root, base in ((exp_root, exp_files), (act_root, act_files)):
         for d, _, fs in os.walk(root):
             for f in fs:
+                if f == ".lock":   # a run's writer lock: holds a pid, no output
+                    continue
                 base.add(os.path.relpath(os.path.join(d, f), root))
     fails = 0
     for rel in sorted(exp_files | act_files):
@@ -136,6 +138,8 @@ def normalise_into(src, dst):
     out = os.path.realpath(src)
     for d, _, fs in os.walk(src):
         for f in fs:
+            if f == ".lock":
+                continue
             p = os.path.join(d, f)
             q = os.path.join(dst, os.path.relpath(p, src))
             os.makedirs(os.path.dirname(q), exist_ok=True)

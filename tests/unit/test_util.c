@@ -1,4 +1,6 @@
-/* test_util.c: the RNG's determinism and distribution, atomic writes, growable arrays. */
+/* test_util.c: the RNG's determinism and distribution, atomic writes and the I/O layer's
+ * injected failures, growable arrays. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,30 @@ int main(void) {
   snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", path, (long)getpid());
   struct stat st;
   CHECK(stat(tmpname, &st) != 0, "no temporary left behind");
+  /* The I/O layer: an atomic write is open, write, fsync, rename, then open + fsync of the
+   * folder (6 calls); failing each in turn fails the write, names the file, keeps the old. */
+  long before = pal_io_calls();
+  CHECK(pal_write_file_atomic(path, "hello", 5, &err) == 0, "atomic write through the I/O layer");
+  long calls = pal_io_calls() - before;
+  CHECK(calls == 6, "an atomic write is 6 calls (open, write, fsync, rename, open + fsync of the folder): %ld", calls);
+  int all_failed = 1, all_named = 1, all_kept = 1;
+  for (long k = 1; k <= calls; k++) {
+    pal_error e2 = {{0}};
+    pal_io_fail_at(k);
+    int rc = pal_write_file_atomic(path, "replacement", 11, &e2);
+    all_failed &= rc != 0;
+    all_named &= strstr(e2.msg, dir) != NULL && strstr(e2.msg, strerror(EIO)) != NULL;
+    got = check_read(path, &len);
+    /* a failure after the rename (the folder's fsync) leaves the new file, whole */
+    all_kept &= got && ((len == 5 && !memcmp(got, "hello", 5)) || (k >= 5 && len == 11));
+    free(got);
+    pal_write_file_atomic(path, "hello", 5, NULL);
+  }
+  pal_io_fail_at(0);
+  CHECK(all_failed, "an injected failure at each call of an atomic write fails it");
+  CHECK(all_named, "each error names the file and EIO");
+  CHECK(all_kept, "the file is the old one or the whole new one, never torn");
+  CHECK(stat(tmpname, &st) != 0, "no temporary left behind after injected failures");
   unlink(path);
   rmdir(dir);
 
