@@ -12,11 +12,15 @@
 #include "palimpsest/shard.h"
 #include "palimpsest/tokenizer.h"
 #include "palimpsest/corpus.h"
+#include "palimpsest/suffix.h"
 #include "palimpsest/train.h"
 #include "palimpsest/run.h"
 #include "palimpsest/generate.h"
 #include "palimpsest/session.h"
 #include "palimpsest/present.h"
+#include "palimpsest/overlap.h"
+#include "palimpsest/samples.h"
+#include "palimpsest/runs.h"
 #include "palimpsest/studio.h"
 
 #endif

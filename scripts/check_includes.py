@@ -18,7 +18,8 @@ RANK = {"util": 0, "model": 1, "io": 2, "tokenizer": 3, "corpus": 3, "train": 4,
 HEADER_MODULE = {"util": "util", "model": "model", "optim": "train", "io": "io", "shard": "io",
                  "tokenizer": "tokenizer", "corpus": "corpus", "train": "train", "run": "train",
                  "generate": "generate", "session": "generate", "present": "present", "output": "util",
-                 "studio": "studio", "dispatch": "model"}
+                 "studio": "studio", "dispatch": "model", "suffix": "corpus", "overlap": "present",
+                 "samples": "present", "runs": "present", "provenance": "corpus"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

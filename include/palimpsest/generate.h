@@ -172,10 +172,19 @@ typedef struct pal_gen_opts {
   int stop_eot;               /* stop a row at the eot id (not emitted) */
   int eot;                    /* the eot id */
   const char *const *stops; int n_stops;   /* stop strings (the text keeps them) */
+  int min_length;             /* no eot before this many new tokens (with stop_eot) */
+  int stop_drop;              /* a stop string ends the text without it: the tokens that
+                                 wrote any of it are dropped from the row */
+  const char *const *bans; int n_bans;     /* words never written, in any tokenization,
+                                              with or without a leading space (needs tok) */
   /* Optional per-row settings (sweep batches its temperatures): when set, row b samples
    * with row_sample[b] and seeds with row_seed[b] instead of sample and seed + b. */
   const pal_sample_opts *row_sample;
   const uint64_t *row_seed;
+  /* Optional: row b starts from row_prompt[b] (row_prompt_len[b] >= 1 ids) instead of the
+   * prompt: many prompts in one batch (`sample --prompts FILE`). */
+  const int *const *row_prompt;
+  const int *row_prompt_len;
   /* Optional: when set, holds during each call of the token callback the probability of
    * that token (pal_sample_prob), for front ends that show it. */
   float *token_prob;

@@ -11,6 +11,15 @@
 
 /* ---- The settings of a run (settings.c). */
 #define PAL_RUN_MAX_SETTINGS 96
+/* Samples while training (--sample-*): how a run is read, not what it computes (resumable,
+ * outside the fingerprint; recorded in run.json only when set). Zero fields mean the
+ * defaults: length 64, n 1, temperature NaN = 1. */
+typedef struct pal_train_sampling {
+  long every;                 /* --sample-every K: 0 = off */
+  const char *prompt;         /* --sample-prompt P; NULL: from <|endoftext|> */
+  int length, n;              /* --sample-length N, --sample-n M */
+  float temperature;          /* --sample-temperature T */
+} pal_train_sampling;
 typedef struct pal_run_spec {
   const char *model;          /* --model: the model folder to start from */
   pal_strs data;              /* --data and positional: text files or .bin token shards */
@@ -18,6 +27,7 @@ typedef struct pal_run_spec {
   int threads, quiet;         /* how, not what: not recorded, free to change on resume */
   int plan;                   /* --plan: compute the memory plan and stop (nothing written) */
   pal_train_opts opts;        /* what every step computes */
+  pal_train_sampling sampling;   /* samples while training (a reader's setting) */
   unsigned char given[PAL_RUN_MAX_SETTINGS];   /* [i]: pal_train_settings[i] was given */
 } pal_run_spec;
 
@@ -68,6 +78,11 @@ char *pal_run_source_name(const char *path, const pal_train_source *earlier, int
 int  pal_run_source_tokens(const char *path, pal_tokenizer *tok, uint64_t tok_hash,
                            const char *run, pal_train_source *src, char **cache_name,
                            pal_error *err);
+
+/* The original file of each held-out token of a text source that is a mixture with a
+ * provenance TSV naming 2+ files (src->origins, val_origin; origins.c); nothing otherwise.
+ * The tokens' bytes come from tok (byte-level BPE: they are the text's bytes). */
+int  pal_run_source_origins(pal_train_source *src, const pal_tokenizer *tok, pal_error *err);
 
 /* ---- A run, from the arguments to the trainer (runfolder.c). The steps are separate so
  * that a front end can report between them; later seams: a lock on RUN (pal_run_start),
@@ -122,6 +137,8 @@ void pal_run_clean_temporaries(const char *run_dir);
  * renamed out of the listed names first (checkpoint-N.tmp.del.PID), then removed, so a reader
  * never lists a half-removed checkpoint. */
 int  pal_run_rotate(const char *run_dir, int keep, pal_error *err);
+/* The same, never removing the checkpoints of steps protect[0..n_protect) (--keep-best). */
+int  pal_run_rotate_keeping(const char *run_dir, int keep, const long *protect, int n_protect, pal_error *err);
 /* Removes a checkpoint directory (its files, then itself) without following symlinks: a
  * symlink, at the top or inside, is unlinked as a link and its target is never touched. */
 int  pal_run_remove_dir(const char *dir, pal_error *err);

@@ -20,8 +20,12 @@ typedef struct pal_gen_spec {
   long seed;                           /* sample b uses seed + b */
   int include_prompt, ignore_eot, quiet, threads;
   const char *prompt, *prompt_file, *prompt_ids, *tokenizer;
+  const char *prompts;                 /* --prompts FILE: one prompt a line, all in one batch */
   int format;                          /* pal_gen_format */
   pal_strs stops;                      /* --stop, unescaped by pal_gen_spec_check */
+  pal_strs bans;                       /* --ban WORD (repeatable; commas split lists) */
+  int min_length;                      /* --min-length N */
+  int stop_keep, stop_drop;            /* what a --stop string leaves: kept (default) or dropped */
   char **stop_copies;                  /* (stops.n) owned by the spec after the check */
 } pal_gen_spec;
 
@@ -77,6 +81,14 @@ typedef struct pal_gen_session {
   int eot;
   pal_ids prompt;
   pal_buf prompt_text;                 /* NUL-terminated */
+  /* --prompts FILE: n_prompts prompts (the first is also `prompt`); a run's rows are then
+   * n_prompts x (n_rows / n_prompts): row r has prompt r / per and seed seed + r % per. */
+  int n_prompts;
+  pal_ids *prompts;
+  char **prompt_texts;
+  const int **row_prompt;
+  int *row_prompt_len;
+  uint64_t *row_seed;
 } pal_gen_session;
 
 /* Opens the checkpoints, then the voices: blends[0..n_blends) ("A:w,B:w", mixed next-token
@@ -94,6 +106,10 @@ int  pal_gen_session_prompt(pal_gen_session *s, const pal_gen_spec *g, int requi
 int  pal_gen_session_needs_text(const pal_gen_session *s, const pal_gen_spec *g);
 /* pal_generate over the session's models, voices, schedule and prompt. cb may be NULL; a
  * nonzero return from it stops the generation (a server's cancel). */
+/* With --prompts: the prompt text and seed of row r of a run of n_rows (else the prompt and
+ * seed + r). */
+const char *pal_gen_session_row_prompt(const pal_gen_session *s, int r, int n_rows);
+uint64_t    pal_gen_session_row_seed(const pal_gen_session *s, uint64_t seed, int r, int n_rows);
 int  pal_gen_session_run(pal_gen_session *s, const pal_gen_opts *o, pal_gen_token_fn cb, void *ud,
                          pal_gen_result *res, pal_error *err);
 void pal_gen_session_close(pal_gen_session *s);

@@ -26,6 +26,12 @@ typedef struct pal_train_source {
   char *path;            /* as given */
   int *tokens;           /* owned */
   size_t n_tokens, n_train;
+  /* A mixture with a provenance file of 2+ original files: the held-out tail is also scored
+   * per original file. origins (n_origins) their paths as the mix was given them (owned);
+   * val_origin (n_tokens - n_train) the origin of each held-out token, -1 for none. */
+  char **origins;
+  int n_origins;
+  int *val_origin;
 } pal_train_source;
 /* Splits off the held-out tail: floor(n_tokens * val_fraction) tokens (at least 2 when
  * val_fraction > 0). Fails, naming the file, when the training part is shorter than one
@@ -105,6 +111,8 @@ typedef struct pal_train_opts {
   double val_fraction;
   long val_every;                  /* 0: validate only at saves */
   int val_max_batches;             /* cap on held-out batches per source per validation */
+  int keep_best;                   /* --keep-best K: the K checkpoints of lowest mean validation loss stay */
+  int early_stop;                  /* --early-stop P: stop after P validations without a new best (0: off) */
 } pal_train_opts;
 /* The defaults (a 124M fine-tune; see docs/PARTS/train.md for why). */
 void pal_train_opts_default(pal_train_opts *o);
@@ -156,7 +164,8 @@ typedef struct pal_train_hooks {
   volatile sig_atomic_t *stop;    /* nonzero: finish the step, save, return PAL_TRAIN_STOPPED */
 } pal_train_hooks;
 
-enum { PAL_TRAIN_DONE = 0, PAL_TRAIN_STOPPED = 1 };
+/* PAL_TRAIN_EARLY: --early-stop ended the run (the last step saved). */
+enum { PAL_TRAIN_DONE = 0, PAL_TRAIN_STOPPED = 1, PAL_TRAIN_EARLY = 2 };
 
 /* Takes ownership of sources (already split). Copies `init` into its own parameters.
  * run_dir must exist; tokenizer_dir is copied into every checkpoint (NULL: none). */

@@ -28,6 +28,7 @@ int pal_cmd_sample(int argc, char **argv) {
   if (!model) { rc = pal_cli_fail("sample: --model DIR is required"); goto done; }
   if (pal_gen_session_open(&s, &model, 1, NULL, 0, NULL, 0, &err) ||
       pal_gen_session_prompt(&s, &g, pal_gen_session_needs_text(&s, &g), &err)) goto fail;
+  if (s.n_prompts) g.n *= s.n_prompts;   /* --n samples of every prompt */
   if (gen_printer_init(&pp, stdout, &g, 0, 0, &s)) { rc = pal_cli_fail("sample: out of memory"); goto done; }
   if (pp.stream && g.include_prompt) fputs(s.prompt_text.data, stdout);
   pal_gen_opts o = pal_gen_spec_opts(&g, s.eot);

@@ -25,7 +25,12 @@ static void on_signal(int sig) {
   g_stop = 1;
 }
 
-typedef struct progress_ctx { pal_progress bar; int quiet; } progress_ctx;
+typedef struct progress_ctx {
+  pal_progress bar;
+  int quiet;
+  pal_train_samples *samples;   /* --sample-every: NULL when off (or after a failure) */
+  const pal_trainer *tr;
+} progress_ctx;
 
 static void say(progress_ctx *c, const char *line) {
   if (c->quiet) return;
@@ -33,8 +38,25 @@ static void say(progress_ctx *c, const char *line) {
   fprintf(stderr, "%s\n", line);
 }
 
+/* Samples at a due step, shown under the progress line; a failure is said once and ends them. */
+static void take_samples(progress_ctx *c, long step, const char *source) {
+  if (!pal_train_samples_due(c->samples, step)) return;
+  pal_buf shown = {0};
+  pal_error err = {{0}};
+  double secs = 0;
+  if (pal_train_samples_take(c->samples, step, source, pal_trainer_params(c->tr), c->quiet ? NULL : &shown, &secs, &err)) {
+    say(c, err.msg);
+    c->samples = NULL;
+  } else if (shown.data) {
+    pal_buf_printf(&shown, "(samples: %.2f s)", secs);
+    say(c, shown.data);
+  }
+  pal_buf_free(&shown);
+}
+
 static void hook_step(void *vctx, const pal_step_info *info) {
   progress_ctx *c = vctx;
+  take_samples(c, info->step, info->source_name);
   char extra[256];
   snprintf(extra, sizeof extra, "loss %.4f  lr %.2e  %.0f tok/s  %s", info->loss, info->lr, info->tokens_per_s,
            info->source_name);
@@ -65,15 +87,24 @@ static int train(pal_run *run, pal_trainer *tr) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
-  progress_ctx pc = {.quiet = s->quiet};
+  progress_ctx pc = {.quiet = s->quiet, .tr = tr};
   pal_progress_init(&pc.bar, stderr, "train", "steps", s->quiet);
+  if (pal_train_samples_open(&pc.samples, run, run->resumed_from, &err)) return pal_cli_error(&err);
+  pal_train_samples *samples = pc.samples;
+  if (pal_trainer_step_count(tr) == 0) take_samples(&pc, 0, NULL);
   pal_train_hooks hooks = {&pc, hook_step, hook_val, hook_save, &g_stop};
   int r = pal_trainer_run(tr, &hooks, &err);
+  pal_train_samples_free(samples);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   if (r != PAL_TRAIN_DONE && pc.bar.is_tty && !s->quiet) fputs("\n", stderr);
   if (r < 0) return pal_cli_error(&err);
   long step = pal_trainer_step_count(tr);
+  if (r == PAL_TRAIN_EARLY) {
+    fprintf(stderr, "palimpsest: stopped early at step %ld: %d validations without a lower mean loss; saved %s/checkpoint-%ld\n",
+            step, s->opts.early_stop, run->dir, step);
+    return 0;
+  }
   if (r == PAL_TRAIN_STOPPED) {
     fprintf(stderr, "palimpsest: interrupted at step %ld; saved %s/checkpoint-%ld. Resume with: palimpsest train --resume %s\n",
             step, run->dir, step, run->dir);

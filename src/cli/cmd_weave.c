@@ -89,6 +89,7 @@ int pal_cmd_weave(int argc, char **argv) {
   pal_buf head = {0};
   if (pr) { rc = pr > 0 ? 0 : 1; goto done; }
   if (gen_cli_check("weave", &g) < 0) goto done;
+  if (g.stop_drop) { rc = pal_cli_fail("weave: --stop-drop cannot take back streamed tokens; use --stop-keep"); goto done; }
   if (!!ckpts == !!run) { rc = pal_cli_fail("weave: give --checkpoints DIR,DIR,... or --run RUN"); goto done; }
   if (select && !run) { rc = pal_cli_fail("weave: --select needs --run"); goto done; }
   if (ckpts && split_commas(ckpts, &paths, &path_store)) goto oom;

@@ -39,7 +39,8 @@ int gen_printer_init(gen_printer *p, FILE *fp, const pal_gen_spec *g, int weave,
   memset(p, 0, sizeof *p);
   *p = (gen_printer){.fp = fp, .format = g->format, .weave = weave, .colour = colour, .n_rows = g->n,
                      .include_prompt = g->include_prompt, .s = s, .cur_colour = -1};
-  p->stream = (g->format == PAL_GEN_TEXT && g->n == 1) || (weave && g->format == PAL_GEN_JSONL);
+  /* --stop-drop takes back tokens after they were drawn: print them at the end */
+  p->stream = !g->stop_drop && ((g->format == PAL_GEN_TEXT && g->n == 1) || (weave && g->format == PAL_GEN_JSONL));
   p->text = calloc((size_t)g->n, sizeof *p->text);
   p->voices = calloc((size_t)g->n, sizeof *p->voices);
   return p->text && p->voices ? 0 : -1;
@@ -117,8 +118,10 @@ static int print_jsonl(gen_printer *p, int r, const pal_gen_result *res, uint64_
   const pal_ids *ids = &res->ids[r];
   pal_buf text = {0}, b = {0};
   int rc = pal_gen_decode(p->s->tok, ids->data, ids->len, &text);
-  if (p->weave) rc |= pal_weave_end(&b, r, seed + (uint64_t)r, text.data, text.len, ids->len, res->stop_reason[r]);
-  else rc |= pal_sample_record(&b, r, seed + (uint64_t)r, p->s->prompt_text.data, text.data, text.len, ids, res->stop_reason[r]);
+  uint64_t rs = pal_gen_session_row_seed(p->s, seed, r, res->n_rows);
+  if (p->weave) rc |= pal_weave_end(&b, r, rs, text.data, text.len, ids->len, res->stop_reason[r]);
+  else rc |= pal_sample_record(&b, r, rs, pal_gen_session_row_prompt(p->s, r, res->n_rows), text.data, text.len, ids,
+                               res->stop_reason[r]);
   if (!rc) fwrite(b.data, 1, b.len, p->fp);
   pal_buf_free(&b);
   pal_buf_free(&text);
@@ -149,7 +152,7 @@ int gen_printer_finish(gen_printer *p, const pal_gen_result *res, uint64_t seed)
       put_text(p, text, k, last_voice(p, r));
     } else {
       if (r > 0) fputs("----\n", p->fp);
-      if (p->include_prompt) fputs(p->s->prompt_text.data, p->fp);
+      if (p->include_prompt) fputs(pal_gen_session_row_prompt(p->s, r, res->n_rows), p->fp);
       print_row(p, r, ids);
     }
     colour_off(p);

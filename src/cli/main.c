@@ -23,6 +23,8 @@ int pal_cmd_weave(int argc, char **argv);
 int pal_cmd_format(int argc, char **argv);
 int pal_cmd_report(int argc, char **argv);
 int pal_cmd_studio(int argc, char **argv);
+int pal_cmd_overlap(int argc, char **argv);
+int pal_cmd_runs(int argc, char **argv);
 
 static const struct { const char *name; pal_cmd_fn fn; const char *summary; } COMMANDS[] = {
   {"mix",       pal_cmd_mix,       "clean and interleave several texts into one training mixture"},
@@ -40,6 +42,8 @@ static const struct { const char *name; pal_cmd_fn fn; const char *summary; } CO
   {"weave",     pal_cmd_weave,     "one text written by many moments of training"},
   {"format",    pal_cmd_format,    "wrap and centre a text (or an HTML page of it)"},
   {"report",    pal_cmd_report,    "an HTML report of a run: loss curves, sweep grid, weaves"},
+  {"runs",      pal_cmd_runs,      "a run's checkpoints: validation loss per source, size, the best marked"},
+  {"overlap",   pal_cmd_overlap,   "which spans of a text or of generations occur in a run's training data"},
   {"studio",    pal_cmd_studio,    "a local web page to explore a run, generate live and weave"},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0] };

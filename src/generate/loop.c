@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "generate/ban.h"
 #include "palimpsest/generate.h"
 
 typedef struct row_state {
@@ -42,6 +43,7 @@ typedef struct gen {
   float *logits, *packed;     /* (B, V) each */
   int *voice_of, *base_len, *act, *grp;   /* (B) each */
   pal_sampler sampler;
+  pal_ban_set bans;           /* o->bans as token sequences */
   pal_error *err;
 } gen;
 
@@ -88,15 +90,25 @@ static int dominant_last(const pal_voice *v, int *order) {
   return n;
 }
 
-static int stop_hit(const pal_gen_opts *o, const pal_buf *text, size_t added) {
+/* 1 when a stop string ends in the last `added` bytes of text; *at gets where it starts. */
+static int stop_hit(const pal_gen_opts *o, const pal_buf *text, size_t added, size_t *at) {
   for (int s = 0; s < o->n_stops; s++) {
     size_t sl = strlen(o->stops[s]);
     if (!sl || sl > text->len) continue;
     size_t from = text->len > sl + added ? text->len - sl - added : 0;
     for (size_t i = from; i + sl <= text->len; i++)
-      if (!memcmp(text->data + i, o->stops[s], sl)) return 1;
+      if (!memcmp(text->data + i, o->stops[s], sl)) { *at = i; return 1; }
   }
   return 0;
+}
+
+/* --stop-drop: the row's last tokens go until its text ends before byte `at`. */
+static void drop_stop(const pal_tokenizer *tok, pal_ids *ids, pal_buf *text, size_t at) {
+  while (ids->len && text->len > at) {
+    size_t bl = 0;
+    pal_tokenizer_token_bytes(tok, ids->data[--ids->len], &bl);
+    text->len = text->len > bl ? text->len - bl : 0;
+  }
 }
 
 const char *pal_stop_reason_name(pal_stop_reason r) {
@@ -133,7 +145,20 @@ static int check_args(const pal_config *cfg, int n_models, const pal_voice *voic
   for (int i = 0; i < n_prompt; i++)
     if (prompt[i] < 0 || prompt[i] >= V)
       return pal_errorf(err, "prompt: token id %d is outside the vocabulary (%d)", prompt[i], V);
+  for (int r = 0; o->row_prompt && r < B; r++) {
+    if (o->row_prompt_len[r] < 1) return pal_errorf(err, "generate: prompt %d is empty", r + 1);
+    for (int i = 0; i < o->row_prompt_len[r]; i++)
+      if (o->row_prompt[r][i] < 0 || o->row_prompt[r][i] >= V)
+        return pal_errorf(err, "prompt %d: token id %d is outside the vocabulary (%d)", r + 1, o->row_prompt[r][i], V);
+  }
   return 0;
+}
+
+/* Row r's prompt: its own (row_prompt) or the shared one. */
+static const int *prompt_of(const pal_gen_opts *o, int r, const int *prompt, int n_prompt, int *n) {
+  if (!o->row_prompt) { *n = n_prompt; return prompt; }
+  *n = o->row_prompt_len[r];
+  return o->row_prompt[r];
 }
 
 /* Everything a call needs, allocated once: caches, rows (prompt copied in, rngs seeded),
@@ -142,7 +167,9 @@ static int setup(gen *g, const int *prompt, int n_prompt) {
   const pal_gen_opts *o = g->o;
   int B = g->B, V = g->V;
   g->max_T = 64 / B > 0 ? 64 / B : 1;
-  long total = (long)n_prompt + o->length;
+  int longest = n_prompt;
+  for (int r = 0; o->row_prompt && r < B; r++) longest = r == 0 || o->row_prompt_len[r] > longest ? o->row_prompt_len[r] : longest;
+  long total = (long)longest + o->length;
   g->cap = total < g->cfg->n_ctx ? (int)total : g->cfg->n_ctx;
   g->keep = g->cap / 2 > 1 ? g->cap / 2 : 1;
   g->n_kv = o->context_own ? g->n_models : 1;
@@ -177,7 +204,9 @@ static int setup(gen *g, const int *prompt, int n_prompt) {
     row_state *rs = &g->rows[r];
     if (pal_ids_reserve(&rs->hist, hist_cap) || !(rs->reader = malloc(hist_cap * sizeof(int))))
       return pal_errorf(g->err, "generate: out of memory");
-    for (int i = 0; i < n_prompt; i++) pal_ids_push(&rs->hist, prompt[i]);
+    int np;
+    const int *pr = prompt_of(o, r, prompt, n_prompt, &np);
+    for (int i = 0; i < np; i++) pal_ids_push(&rs->hist, pr[i]);
     pal_rng_seed(&rs->rng, o->row_seed ? o->row_seed[r] : o->seed + (uint64_t)r);
   }
   return 0;
@@ -206,13 +235,21 @@ static int read_prompt(gen *g, int n_prompt) {
   int m0 = g->voices[v0].model[order[nm - 1]];
   int start = n_prompt - 1 >= g->cap ? n_prompt - g->keep : 0;
   for (int r = 0; r < g->B; r++) {
+    int np = o->row_prompt ? o->row_prompt_len[r] : n_prompt;
     g->sel[r] = r;
-    g->rows[r].start = start;
-    for (int j = 0; j < n_prompt; j++) g->rows[r].reader[j] = m0;
+    g->rows[r].start = o->row_prompt ? (np - 1 >= g->cap ? np - g->keep : 0) : start;
+    for (int j = 0; j < np; j++) g->rows[r].reader[j] = m0;
   }
-  for (int c = 0; c < g->n_kv; c++)
-    if ((!o->context_own || g->used[c]) &&
-        feed(g, c, o->context_own ? c : m0, g->sel, g->B, start, n_prompt - 1, NULL)) return -1;
+  for (int c = 0; c < g->n_kv; c++) {
+    if (o->context_own && !g->used[c]) continue;
+    int m = o->context_own ? c : m0;
+    if (!o->row_prompt) {
+      if (feed(g, c, m, g->sel, g->B, start, n_prompt - 1, NULL)) return -1;
+      continue;
+    }
+    for (int r = 0; r < g->B; r++)   /* prompts of their own lengths: a row at a time */
+      if (feed(g, c, m, &g->sel[r], 1, g->rows[r].start, (int)g->rows[r].hist.len - 1, NULL)) return -1;
+  }
   return 0;
 }
 
@@ -293,6 +330,8 @@ static int sample_rows(gen *g, int i, int n_act) {
     row_state *rs = &g->rows[r];
     float *lr = g->logits + (size_t)r * g->V;
     const pal_sample_opts *so = o->row_sample ? &o->row_sample[r] : &o->sample;
+    if (o->stop_eot && o->eot >= 0 && o->eot < g->V && res->ids[r].len < (size_t)o->min_length) lr[o->eot] = -INFINITY;
+    if (g->bans.n) pal_ban_apply(&g->bans, rs->hist.data, rs->hist.len, lr);
     int id = pal_sample_logits(&g->sampler, lr, rs->hist.data, rs->hist.len, so, &rs->rng);
     if (o->stop_eot && id == o->eot) { rs->done = 1; res->stop_reason[r] = PAL_STOP_EOT; continue; }
     rs->reader[rs->hist.len] = -1;
@@ -304,7 +343,12 @@ static int sample_rows(gen *g, int i, int n_act) {
       const char *bytes = pal_tokenizer_token_bytes(g->tok, id, &bl);
       if (g->sched) pal_schedule_note(g->sched, &rs->st, bytes, bytes ? bl : 0);
       if (bytes && pal_buf_append(&rs->text, bytes, bl)) return pal_errorf(g->err, "generate: out of memory");
-      if (stop_hit(o, &rs->text, bl)) { rs->done = 1; res->stop_reason[r] = PAL_STOP_STRING; }
+      size_t at;
+      if (stop_hit(o, &rs->text, bl, &at)) {
+        rs->done = 1;
+        res->stop_reason[r] = PAL_STOP_STRING;
+        if (o->stop_drop) drop_stop(g->tok, &res->ids[r], &rs->text, at);
+      }
     }
   }
   return 0;
@@ -344,7 +388,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   g.need_text = o->n_stops > 0 || pal_schedule_needs_text(sched);
   int rc = -1;
   double t0 = 0, t1 = 0;
-  if (setup(&g, prompt, n_prompt)) goto done;
+  if (setup(&g, prompt, n_prompt) || pal_ban_build(&g.bans, tok, o->bans, o->n_bans, err)) goto done;
   t0 = pal_time_now();
   if (read_prompt(&g, n_prompt)) goto done;
   while (o->context_own && g.k0 < n_models - 1 && !g.used[g.k0]) g.k0++;
@@ -358,6 +402,7 @@ int pal_generate(const pal_config *cfg, const pal_params *const *models, int n_m
   res->gen_s = pal_time_now() - t1;
   rc = 0;
 done:
+  pal_ban_free(&g.bans);
   release(&g);
   if (rc) pal_gen_result_free(res);
   return rc;

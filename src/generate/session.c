@@ -192,6 +192,55 @@ static int prompt_ids(pal_gen_session *s, const pal_gen_spec *g, pal_error *err)
   return pal_ids_push(&s->prompt, s->eot) ? pal_errorf(err, "out of memory") : 0;
 }
 
+/* --prompts FILE: each line (without its newline; an empty line starts from <|endoftext|>). */
+static int read_prompts(pal_gen_session *s, const char *path, pal_error *err) {
+  char *data;
+  size_t len;
+  if (!s->tok) return pal_errorf(err, "%s: prompts need the model's tokenizer", path);
+  if (pal_read_file(path, &data, &len, err)) return -1;
+  int cap = 0, rc = 0;
+  for (char *c = data; c < data + len && !rc;) {
+    char *nl = memchr(c, '\n', (size_t)(data + len - c));
+    size_t n = nl ? (size_t)(nl - c) : (size_t)(data + len - c);
+    if (n && c[n - 1] == '\r') n--;
+    if (s->n_prompts == cap) {
+      cap = cap ? 2 * cap : 16;
+      pal_ids *p = realloc(s->prompts, sizeof *p * (size_t)cap);
+      char **t = p ? realloc(s->prompt_texts, sizeof *t * (size_t)cap) : NULL;
+      if (p) s->prompts = p;
+      if (t) s->prompt_texts = t;
+      if (!p || !t) { rc = pal_errorf(err, "out of memory"); break; }
+    }
+    pal_ids *ids = &s->prompts[s->n_prompts];
+    memset(ids, 0, sizeof *ids);
+    s->prompt_texts[s->n_prompts++] = NULL;
+    pal_buf text = {0};   /* as a single prompt's record writes it: the decoded ids */
+    if (n ? pal_tokenizer_encode(s->tok, c, n, 0, ids, err) : pal_ids_push(ids, s->eot)) rc = -1;
+    else if (pal_gen_decode(s->tok, ids->data, ids->len, &text) || pal_buf_append(&text, "", 1)) rc = pal_errorf(err, "out of memory");
+    else s->prompt_texts[s->n_prompts - 1] = text.data;
+    c = nl ? nl + 1 : data + len;
+  }
+  free(data);
+  if (!rc && !s->n_prompts) rc = pal_errorf(err, "%s: no prompts in it", path);
+  if (!rc && s->prompts[0].len) {
+    for (size_t i = 0; i < s->prompts[0].len; i++) rc |= pal_ids_push(&s->prompt, s->prompts[0].data[i]);
+    if (rc) rc = pal_errorf(err, "out of memory");
+  }
+  return rc;
+}
+
+const char *pal_gen_session_row_prompt(const pal_gen_session *s, int r, int n_rows) {
+  if (!s->n_prompts) return s->prompt_text.data;
+  int per = n_rows / s->n_prompts > 0 ? n_rows / s->n_prompts : 1;
+  return s->prompt_texts[(r / per) % s->n_prompts];
+}
+
+uint64_t pal_gen_session_row_seed(const pal_gen_session *s, uint64_t seed, int r, int n_rows) {
+  if (!s->n_prompts) return seed + (uint64_t)r;
+  int per = n_rows / s->n_prompts > 0 ? n_rows / s->n_prompts : 1;
+  return seed + (uint64_t)(r % per);
+}
+
 int pal_gen_session_prompt(pal_gen_session *s, const pal_gen_spec *g, int required, pal_error *err) {
   const char *dir = g->tokenizer;
   for (int i = 0; !dir && i < s->models.n_ckpt; i++) if (pal_tokenizer_present(s->models.paths[i])) dir = s->models.paths[i];
@@ -204,7 +253,7 @@ int pal_gen_session_prompt(pal_gen_session *s, const pal_gen_spec *g, int requir
   if (s->tok) s->eot = pal_tokenizer_eot(s->tok);
   s->prompt.len = 0;
   s->prompt_text.len = 0;
-  if (prompt_ids(s, g, err)) return -1;
+  if (g->prompts ? read_prompts(s, g->prompts, err) : prompt_ids(s, g, err)) return -1;
   if (pal_gen_decode(s->tok, s->prompt.data, s->prompt.len, &s->prompt_text) || pal_buf_append(&s->prompt_text, "", 1))
     return pal_errorf(err, "out of memory");
   s->prompt_text.len--;
@@ -213,8 +262,26 @@ int pal_gen_session_prompt(pal_gen_session *s, const pal_gen_spec *g, int requir
 
 int pal_gen_session_run(pal_gen_session *s, const pal_gen_opts *o, pal_gen_token_fn cb, void *ud,
                         pal_gen_result *res, pal_error *err) {
+  pal_gen_opts rows = *o;
+  if (s->n_prompts && !o->row_prompt) {   /* every prompt's --n rows, in one batch */
+    if (o->n_rows % s->n_prompts) return pal_errorf(err, "generate: %d rows for %d prompts", o->n_rows, s->n_prompts);
+    int per = o->n_rows / s->n_prompts;
+    free(s->row_prompt); free(s->row_prompt_len); free(s->row_seed);
+    s->row_prompt = malloc(sizeof *s->row_prompt * (size_t)o->n_rows);
+    s->row_prompt_len = malloc(sizeof *s->row_prompt_len * (size_t)o->n_rows);
+    s->row_seed = malloc(sizeof *s->row_seed * (size_t)o->n_rows);
+    if (!s->row_prompt || !s->row_prompt_len || !s->row_seed) return pal_errorf(err, "out of memory");
+    for (int r = 0; r < o->n_rows; r++) {
+      s->row_prompt[r] = s->prompts[r / per].data;
+      s->row_prompt_len[r] = (int)s->prompts[r / per].len;
+      s->row_seed[r] = o->row_seed ? o->row_seed[r] : o->seed + (uint64_t)(r % per);
+    }
+    rows.row_prompt = s->row_prompt;
+    rows.row_prompt_len = s->row_prompt_len;
+    rows.row_seed = s->row_seed;
+  }
   return pal_generate(&s->models.cfg, s->models.params, s->models.n, s->voices, s->n_voices,
-                      s->sched.n_voices ? &s->sched : NULL, o, s->prompt.data, (int)s->prompt.len, s->tok, cb, ud,
+                      s->sched.n_voices ? &s->sched : NULL, &rows, s->prompt.data, (int)s->prompt.len, s->tok, cb, ud,
                       res, err);
 }
 
@@ -223,6 +290,9 @@ void pal_gen_session_close(pal_gen_session *s) {
   pal_tokenizer_free(s->tok);
   pal_ids_free(&s->prompt);
   pal_buf_free(&s->prompt_text);
+  for (int i = 0; i < s->n_prompts; i++) { pal_ids_free(&s->prompts[i]); free(s->prompt_texts[i]); }
+  free(s->prompts); free(s->prompt_texts);
+  free(s->row_prompt); free(s->row_prompt_len); free(s->row_seed);
   free(s->voices);
   free(s->parts);
   pal_gen_models_close(&s->models);

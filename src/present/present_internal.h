@@ -69,6 +69,16 @@ int pres_chart_svg(pal_buf *out, const pres_chart *c);
 /* Colour of checkpoint i of n for weaves and legends: early cool, late warm. */
 void pres_checkpoint_color(char *buf, size_t n_buf, int i, int n, int light);
 
+/* ---- Copied spans (overlap.c): a record's "copied" array (FORMATS.md, overlap) read into
+ * byte ranges of its text, each with a hover title saying where it is from. */
+typedef struct pres_copied { size_t from, to; char *title; } pres_copied;
+typedef struct pres_copies { pres_copied *items; size_t n; double longest, share; } pres_copies;
+int  pres_copies_read(const cJSON *record, pres_copies *out);      /* 0, or -1 (memory) */
+void pres_copies_free(pres_copies *c);
+/* text escaped, each copied range (clipped to the text, whole characters) in a
+ * <mark class="copied" title="from ...">. */
+int  pres_copies_html(pal_buf *out, const char *text, const pres_copies *c);
+
 /* ---- Report sections (each appends a <section>; files are read whole) */
 int pres_report_sweeps(pal_buf *out, const char *const *paths, int n, pal_error *err);
 int pres_report_weave(pal_buf *out, const char *path, int index, pal_error *err);

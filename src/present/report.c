@@ -38,7 +38,10 @@ static int log_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) {
     if (!isnan(step) && !isnan(loss) && push_point(&L->train, step, loss)) goto oom;
   } else if (!strcmp(type, "val")) {
     double loss = pres_num(obj, "loss", NAN);
-    const char *src = pres_str(obj, "source", "all");
+    const char *src = pres_str(obj, "source", "all"), *origin = pres_str(obj, "origin", NULL);
+    char both[512];
+    if (origin && strrchr(origin, '/')) origin = strrchr(origin, '/') + 1;
+    if (origin) { snprintf(both, sizeof both, "%s: %s", src, origin); src = both; }
     if (isnan(step) || isnan(loss)) return 0;
     int k = 0;
     while (k < L->n_val && strcmp(L->val[k].name, src)) k++;
@@ -47,7 +50,7 @@ static int log_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) {
       if (!v) goto oom;
       L->val = v;
       memset(&v[k], 0, sizeof v[k]);
-      snprintf(v[k].name, sizeof v[k].name, "%s", src);
+      snprintf(v[k].name, sizeof v[k].name, "%.159s", src);
       L->n_val++;
     }
     if (push_point(&L->val[k], step, loss)) goto oom;
@@ -130,6 +133,7 @@ static const char *REPORT_CSS =
   ".weave{white-space:pre-wrap;font:17px/1.75 Georgia,'DejaVu Serif',serif;background:#fff;padding:1rem 1.2rem;"
   "border:1px solid #e2dccf;max-width:52rem}\n"
   ".weave .prompt{color:#888;font-style:italic}.tok{border-radius:2px}\n"
+  "mark.copied{background:none;text-decoration:underline wavy #c0392b;text-underline-offset:3px;cursor:help}\n"
   "svg.strip{display:block;width:100%;max-width:54.4rem;height:14px;margin-top:.4rem;border:1px solid #e2dccf}\n"
   ".empty,.summary,.source,.settings,.prompt{color:#5c574f}\n"
   "@media print{body{background:#fff;padding:0}.sample .text{max-height:none;overflow:visible}"
@@ -236,15 +240,21 @@ static int write_loss(pal_buf *out, run_log *L) {
   rc |= pres_chart_svg(out, &c2);
   free(vs);
   if (L->n_val > 0) {
-    rc |= pal_buf_printf(out, "<table class=\"vals\"><tr><th>source</th><th>first</th><th>last</th><th>best (step)</th></tr>\n");
+    rc |= pal_buf_printf(out, "<table class=\"vals\"><tr><th>source</th><th>first</th><th>last</th><th>best (step)</th><th>best checkpoint</th></tr>\n");
     for (int k = 0; k < L->n_val; k++) {
       const series_buf *v = &L->val[k];
       size_t best = 0;
       for (size_t i = 1; i < v->n; i++) if (v->pts[i].y < v->pts[best].y) best = i;
       rc |= pal_buf_printf(out, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", PALETTE[k % 10]);
       rc |= pres_esc(out, v->name);
-      rc |= pal_buf_printf(out, "</td><td>%.4f</td><td>%.4f</td><td>%.4f (%.0f)</td></tr>\n", v->pts[0].y,
+      rc |= pal_buf_printf(out, "</td><td>%.4f</td><td>%.4f</td><td>%.4f (%.0f)</td>", v->pts[0].y,
                            v->pts[v->n - 1].y, v->pts[best].y, v->pts[best].x);
+      long at = -1;   /* the best among the validations at a checkpoint's step */
+      for (size_t i = 0; i < v->n; i++)
+        for (int c = 0; c < L->n_ckpts; c++)
+          if (L->ckpts[c] == v->pts[i].x && (at < 0 || v->pts[i].y < v->pts[at].y)) at = (long)i;
+      if (at >= 0) rc |= pal_buf_printf(out, "<td class=\"best\">&#9733; checkpoint-%.0f (%.4f)</td></tr>\n", v->pts[at].x, v->pts[at].y);
+      else rc |= pal_buf_printf(out, "<td>\xE2\x80\x94</td></tr>\n");
     }
     rc |= pal_buf_printf(out, "</table>\n");
   }

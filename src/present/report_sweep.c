@@ -10,6 +10,7 @@ typedef struct sweep_item {
   double step, temp, seed, d1, d2, longest, share;
   int sample, degenerate, has_degenerate;
   char *ckpt, *text, *prompt, *settings;
+  pres_copies copies;      /* from `overlap` or `sweep --copied`: marked in the text */
 } sweep_item;
 
 typedef struct sweep_set {
@@ -69,6 +70,7 @@ static int sweep_line(const cJSON *obj, int lineno, void *vctx, pal_error *err) 
   it->prompt = dup_str(pres_str(obj, "prompt", ""));
   it->settings = settings_text(cJSON_GetObjectItemCaseSensitive(obj, "settings"));
   s->n++;
+  if (pres_copies_read(obj, &it->copies)) return s->oom = 1, pal_errorf(err, "report: out of memory");
   if (!it->ckpt || !it->text || !it->prompt) return s->oom = 1, pal_errorf(err, "report: out of memory");
   return 0;
 }
@@ -113,13 +115,15 @@ static int same_row(const sweep_item *x, const sweep_item *y) { return same_num(
 static int write_sample(pal_buf *out, const sweep_item *it) {
   int rc = pal_buf_printf(out, "<div class=\"sample%s\">", it->degenerate ? " degenerate" : "");
   rc |= pal_buf_printf(out, "<div class=\"text\">");
-  rc |= pres_esc(out, it->text);
+  rc |= pres_copies_html(out, it->text, &it->copies);
   rc |= pal_buf_printf(out, "</div><div class=\"measures\">");
   if (!isnan(it->seed)) rc |= pal_buf_printf(out, "<span class=\"m\">sample %d, seed %.0f</span> ", it->sample, it->seed);
   rc |= measure(out, "distinct-1", it->d1, "%.2f");
   rc |= measure(out, "distinct-2", it->d2, "%.2f");
   rc |= measure(out, "longest repeat", it->longest, "%.0f");
   rc |= measure(out, "repeat share", it->share, "%.2f");
+  if (it->copies.longest >= 0) rc |= measure(out, "longest copied", it->copies.longest, "%.0f");
+  if (it->copies.share >= 0) rc |= measure(out, "copied share", it->copies.share, "%.2f");
   if (it->degenerate) rc |= pal_buf_printf(out, "<span class=\"flag\">degenerate</span>");
   return rc | pal_buf_printf(out, "</div></div>");
 }
@@ -239,6 +243,7 @@ int pres_report_sweeps(pal_buf *out, const char *const *paths, int n, pal_error 
   }
   for (size_t i = 0; i < s.n; i++) {
     free(s.items[i].ckpt); free(s.items[i].text); free(s.items[i].prompt); free(s.items[i].settings);
+    pres_copies_free(&s.items[i].copies);
   }
   free(s.items);
   return rc ? -1 : 0;

@@ -61,10 +61,13 @@ static int log_line(cJSON *o, void *ctx) {
     l->tx[l->n_train] = step;
     l->ty[l->n_train++] = loss;
   } else if (!strcmp(type, "val") && loss >= 0 && src) {
+    const char *origin = str(o, "origin");   /* a mixture's original file: a curve of its own */
+    char both[600];
+    if (origin) snprintf(both, sizeof both, "%.200s: %.300s", src, strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin);
     pal_buf_printf(&l->val, "%s{\"step\":%.0f,\"loss\":", l->first_val++ ? "," : "", step);
     pal_json_num(&l->val, "%.6g", loss);
     pal_buf_append(&l->val, ",\"source\":", 10);
-    pal_json_cstr(&l->val, src);
+    pal_json_cstr(&l->val, origin ? both : src);
     pal_buf_append(&l->val, "}", 1);
   } else if (!strcmp(type, "swap") && src) {
     pal_buf_printf(&l->swaps, "%s{\"step\":%.0f,\"source\":", l->first_swap++ ? "," : "", step);

@@ -149,6 +149,24 @@ static int write_folder(pal_trainer *tr, const char *tmp, pal_error *err) {
   return pal_fsync_dir(tmp, err);
 }
 
+/* --keep, sparing the --keep-best checkpoints of lowest mean validation loss. */
+static int rotate(pal_trainer *tr, pal_error *err) {
+  if (tr->opts.keep <= 0) return 0;
+  if (tr->opts.keep_best <= 0) return pal_run_rotate(tr->run_dir, tr->opts.keep, err);
+  pal_ckpt_ref *refs;
+  int n;
+  if (pal_checkpoints_list(tr->run_dir, PAL_CKPT_COMPLETE, &refs, &n, err)) return -1;
+  long *steps = malloc(sizeof *steps * (size_t)(n + 1)), *best = malloc(sizeof *best * (size_t)(tr->opts.keep_best + 1));
+  int rc = steps && best ? 0 : pal_errorf(err, "out of memory");
+  for (int i = 0; i < n && rc == 0; i++) steps[i] = refs[i].step;
+  int k = rc ? 0 : pal_best_pick(&tr->best, steps, n, tr->opts.keep_best, best);
+  if (rc == 0) rc = pal_run_rotate_keeping(tr->run_dir, tr->opts.keep, best, k, err);
+  pal_ckpt_refs_free(refs, n);
+  free(steps);
+  free(best);
+  return rc;
+}
+
 /* RUN/log.jsonl made durable up to this step before the checkpoint that ends it is
  * published: after a power cut a checkpoint never stands for steps the log has lost. */
 static int sync_log(const pal_trainer *tr, pal_error *err) {
@@ -189,7 +207,7 @@ int pal_trainer_save(pal_trainer *tr, double *seconds, pal_error *err) {
   if (had_old) pal_run_remove_dir(old, NULL);
   if (pal_fsync_dir(tr->run_dir, err)) return -1;
   tr->last_checkpoint = tr->step;
-  if (pal_run_rotate(tr->run_dir, tr->opts.keep, err)) return -1;
+  if (rotate(tr, err)) return -1;
   if (seconds) *seconds = pal_time_now() - t0;
   return 0;
 }
@@ -356,5 +374,5 @@ int pal_trainer_resume(pal_trainer *tr, const char *dir, pal_error *err) {
   pal_pathf(path, sizeof path, "%s/trainer_state.json", dir);
   if (load_state(tr, path, err)) return -1;
   tr->last_checkpoint = tr->step;
-  return truncate_log(tr, tr->step, err);
+  return truncate_log(tr, tr->step, err) || pal_best_load_log(&tr->best, tr->run_dir, err) ? -1 : 0;
 }

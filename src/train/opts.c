@@ -20,6 +20,8 @@ void pal_train_opts_free(pal_train_opts *o) {
 
 int pal_train_opts_check(const pal_train_opts *o, const pal_config *cfg, int n_sources, pal_error *err) {
   if (o->steps < 1) return pal_errorf(err, "--steps must be at least 1");
+  if ((o->early_stop > 0 || o->keep_best > 0) && !(o->val_fraction > 0))
+    return pal_errorf(err, "--early-stop and --keep-best read the validation loss: --val-fraction must be > 0");
   if (o->batch < 1 || o->seq < 1 || o->grad_accum < 1)
     return pal_errorf(err, "--batch, --seq and --grad-accum must be at least 1");
   if (o->seq > cfg->n_ctx)

@@ -91,6 +91,10 @@ void pal_run_clean_temporaries(const char *run_dir) {
  * the run folder fsynced, and only then removed. A kill in between leaves a temporary that
  * the next pal_run_start removes. */
 int pal_run_rotate(const char *run_dir, int keep, pal_error *err) {
+  return pal_run_rotate_keeping(run_dir, keep, NULL, 0, err);
+}
+
+int pal_run_rotate_keeping(const char *run_dir, int keep, const long *protect, int n_protect, pal_error *err) {
   if (keep <= 0) return 0;
   pal_ckpt_ref *refs;
   int n;
@@ -98,12 +102,16 @@ int pal_run_rotate(const char *run_dir, int keep, pal_error *err) {
   int drop = n > keep ? n - keep : 0, moved = 0, rc = 0;
   char (*trash)[4096] = drop ? calloc((size_t)drop, sizeof *trash) : NULL;
   if (drop && !trash) rc = pal_errorf(err, "%s: out of memory", run_dir);
-  for (; rc == 0 && moved < drop; moved++) {
-    if (pal_pathf(trash[moved], sizeof trash[0], "%s.tmp.del.%ld", refs[moved].path, (long)getpid()))
-      rc = pal_errorf(err, "%s: path too long", refs[moved].path);
-    else if (pal_io_rename(refs[moved].path, trash[moved]) != 0)
-      rc = pal_errorf(err, "%s: cannot rename out of the way: %s", refs[moved].path, strerror(errno));
+  for (int i = 0; rc == 0 && i < drop; i++) {
+    int kept = 0;   /* --keep-best: spared */
+    for (int j = 0; j < n_protect && !kept; j++) kept = refs[i].step == protect[j];
+    if (kept) continue;
+    if (pal_pathf(trash[moved], sizeof trash[0], "%s.tmp.del.%ld", refs[i].path, (long)getpid()))
+      rc = pal_errorf(err, "%s: path too long", refs[i].path);
+    else if (pal_io_rename(refs[i].path, trash[moved]) != 0)
+      rc = pal_errorf(err, "%s: cannot rename out of the way: %s", refs[i].path, strerror(errno));
     if (rc) break;
+    moved++;
   }
   if (moved && pal_fsync_dir(run_dir, rc ? NULL : err) && rc == 0) rc = -1;
   for (int i = 0; i < moved; i++) {

@@ -192,6 +192,7 @@ int pal_run_load_data(pal_run *r, pal_error *err) {
       if (src->tokens[t] >= r->cfg.vocab_size)
         return pal_errorf(err, "%s: token id %d does not fit the model's vocabulary (%d)", path, src->tokens[t], r->cfg.vocab_size);
     if (pal_train_source_split(src, r->spec.opts.val_fraction, r->spec.opts.batch, r->spec.opts.seq, err)) return -1;
+    if (r->tok && pal_run_source_origins(src, r->tok, err)) return -1;
   }
   return 0;
 }

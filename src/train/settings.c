@@ -63,6 +63,47 @@ static int precision_format(const void *src, char *buf, size_t n) {
   return 0;
 }
 static const pal_opt_custom PRECISION = {precision_parse, precision_format};
+/* --sample-*: recorded only when given, so runs without samples keep their run.json. */
+static int count_parse(void *dest, const char *s, pal_error *err) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*s == 0 || *end || v < 1 || v > 1000000) return pal_errorf(err, "'%s' is not a positive count", s);
+  *(int *)dest = (int)v;
+  return 0;
+}
+static int count_format(const void *src, char *buf, size_t n) {
+  if (!*(const int *)src) return 1;
+  snprintf(buf, n, "%d", *(const int *)src);
+  return 0;
+}
+static const pal_opt_custom COUNT = {count_parse, count_format};
+static int every_parse(void *dest, const char *s, pal_error *err) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*s == 0 || *end || v < 0) return pal_errorf(err, "'%s' is not a step count >= 0", s);
+  *(long *)dest = v;
+  return 0;
+}
+static int every_format(const void *src, char *buf, size_t n) {
+  if (!*(const long *)src) return 1;
+  snprintf(buf, n, "%ld", *(const long *)src);
+  return 0;
+}
+static const pal_opt_custom EVERY = {every_parse, every_format};
+static int temp_parse(void *dest, const char *s, pal_error *err) {
+  char *end;
+  float v = strtof(s, &end);
+  if (*s == 0 || *end || !(v >= 0 && v <= 100)) return pal_errorf(err, "'%s' is not a temperature in [0, 100]", s);
+  *(float *)dest = v;
+  return 0;
+}
+static int temp_format(const void *src, char *buf, size_t n) {
+  float v = *(const float *)src;
+  if (v != v) return 1;
+  pal_format_float(buf, n, v);
+  return 0;
+}
+static const pal_opt_custom TEMP = {temp_parse, temp_format};
 
 #define F(field) offsetof(pal_run_spec, field)
 #define O(field) offsetof(pal_run_spec, opts.field)
@@ -91,12 +132,19 @@ const pal_setting pal_train_settings[] = {
   {"order", PAL_OPT_ENUM, O(order), "shuffled|sequential batches (default shuffled; sequential = llm.c's)", REC, pal_order_names},
   {"save-every", PAL_OPT_LONG, O(save_every), "save a checkpoint every K steps, and at the end (default 100)", REC},
   {"keep", PAL_OPT_INT, O(keep), "keep only the newest N checkpoints (default 0 = all)", REC | RES},
+  {"keep-best", PAL_OPT_CUSTOM, O(keep_best), "with --keep: the K checkpoints of lowest mean validation loss are kept too (0 when not given)", REC | RES, &COUNT},
+  {"early-stop", PAL_OPT_CUSTOM, O(early_stop), "stop after P validations without a new lowest mean loss, saving the last (off when not given)", REC | RES, &COUNT},
   {"resume", PAL_OPT_STR, F(resume), "continue RUN from its newest complete checkpoint", RES | DIR_},
   {"curriculum", PAL_OPT_FLAG, O(curriculum), "train on the --data files in sequence, swapping at every save", REC},
   {"curriculum-steps", PAL_OPT_CUSTOM, O(curriculum_steps), "with --curriculum: steps per source, e.g. 200,100,300", REC, &SPANS},
   {"val-fraction", PAL_OPT_DOUBLE, O(val_fraction), "held-out tail of every source for validation (default 0.05)", REC},
   {"val-every", PAL_OPT_LONG, O(val_every), "validate every N steps too (default 0: at saves only)", REC | RES},
-  {"quiet", PAL_OPT_FLAG, F(quiet), "no progress line", RES},
+  {"sample-every", PAL_OPT_CUSTOM, F(sampling.every), "write samples to RUN/samples.jsonl every K steps and at every save (default 0: off)", REC | RES, &EVERY},
+  {"sample-prompt", PAL_OPT_STR, F(sampling.prompt), "the prompt of those samples (none: they start from <|endoftext|>)", REC | RES},
+  {"sample-length", PAL_OPT_CUSTOM, F(sampling.length), "tokens per sample (64 when not given)", REC | RES, &COUNT},
+  {"sample-temperature", PAL_OPT_CUSTOM, F(sampling.temperature), "their temperature (1 when not given)", REC | RES, &TEMP},
+  {"sample-n", PAL_OPT_CUSTOM, F(sampling.n), "samples each time, seeds --seed + 0..M-1 (1 when not given)", REC | RES, &COUNT},
+  {"quiet", PAL_OPT_FLAG, F(quiet), "no progress line (and samples are not printed)", RES},
   {"plan", PAL_OPT_FLAG, F(plan), "print the memory the run needs (weights, gradients, optimizer, activations) against MemAvailable, and stop", RES},
   {NULL},
 };
@@ -106,6 +154,7 @@ const pal_setting pal_train_settings[] = {
 void pal_run_spec_default(pal_run_spec *s) {
   memset(s, 0, sizeof *s);
   pal_train_opts_default(&s->opts);
+  s->sampling.temperature = __builtin_nanf("");
 }
 
 void pal_run_spec_free(pal_run_spec *s) {
@@ -161,11 +210,15 @@ void pal_run_resumable_names(char *buf, size_t n) {
   int count = 0, k = 0;
   size_t used = 0;
   const pal_setting *d;
-  for (d = pal_train_settings; d->name; d++) count += (d->flags & PAL_SET_RESUMABLE) && !(d->flags & PAL_SET_FOLDER);
+  /* the --sample-* settings are named once, as a group */
+#define LISTED(d) (((d)->flags & PAL_SET_RESUMABLE) && !((d)->flags & PAL_SET_FOLDER) && \
+                   (strncmp((d)->name, "sample-", 7) || !strcmp((d)->name, "sample-every")))
+  for (d = pal_train_settings; d->name; d++) count += LISTED(d);
   buf[0] = 0;
   for (d = pal_train_settings; d->name && used < n; d++) {
-    if (!(d->flags & PAL_SET_RESUMABLE) || (d->flags & PAL_SET_FOLDER)) continue;
-    used += (size_t)snprintf(buf + used, n - used, "%s--%s", k == 0 ? "" : k == count - 1 ? " and " : ", ", d->name);
+    if (!LISTED(d)) continue;
+    used += (size_t)snprintf(buf + used, n - used, "%s--%s", k == 0 ? "" : k == count - 1 ? " and " : ", ",
+                             strcmp(d->name, "sample-every") ? d->name : "sample-*");
     k++;
   }
 }

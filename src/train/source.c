@@ -23,6 +23,12 @@ void pal_train_source_free(pal_train_source *src) {
   free(src->name);
   free(src->path);
   free(src->tokens);
+  for (int i = 0; i < src->n_origins; i++) free(src->origins[i]);
+  free(src->origins);
+  free(src->val_origin);
+  src->origins = NULL;
+  src->val_origin = NULL;
+  src->n_origins = 0;
   src->name = src->path = NULL;
   src->tokens = NULL;
   src->n_tokens = src->n_train = 0;

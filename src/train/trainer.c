@@ -80,6 +80,7 @@ void pal_trainer_free(pal_trainer *tr) {
   free(tr->loss_history); free(tr->source_at_step);
   free(tr->run_dir); free(tr->tokenizer_dir);
   pal_buf_free(&tr->line);
+  pal_best_free(&tr->best);
   free(tr);
 }
 
@@ -173,7 +174,29 @@ int pal_trainer_step(pal_trainer *tr, pal_step_info *info, pal_error *err) {
 /* The held-out tail h (L tokens) gives L-1 predictions, cut into chunks of up to T: full
  * chunks go B at a time, a shorter last chunk alone. The mean is over every prediction, so
  * a tail of at most T+1 tokens scores exactly as `palimpsest score --ids` does. */
-static int validate_source(pal_trainer *tr, const pal_train_source *src, float *out, pal_error *err) {
+/* The cross-entropy of each prediction of the last forward (B,T) from its logits (B,T,V),
+ * added to osum/ocount by the original file of its target: tail index first + b*T + t + 1. */
+static void origin_losses(pal_trainer *tr, const pal_train_source *src, size_t first, int B, int T, const int *targets,
+                          double *osum, double *ocount) {
+  const float *logits = pal_gpt2_logits(tr->model);
+  const int V = tr->cfg.vocab_size;
+  if (!logits) return;
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++) {
+      int o = src->val_origin[first + (size_t)b * T + (size_t)t + 1];
+      if (o < 0) continue;
+      const float *l = logits + ((size_t)b * T + (size_t)t) * (size_t)V;
+      float m = l[0];
+      for (int v = 1; v < V; v++) m = l[v] > m ? l[v] : m;
+      double sum = 0;
+      for (int v = 0; v < V; v++) sum += exp((double)(l[v] - m));
+      osum[o] += log(sum) + m - l[targets[b * T + t]];
+      ocount[o] += 1;
+    }
+}
+
+static int validate_source(pal_trainer *tr, const pal_train_source *src, float *out, double *osum, double *ocount,
+                           pal_error *err) {
   const int B = tr->opts.batch, T = tr->opts.seq;
   const int *h = src->tokens + src->n_train;
   size_t L = src->n_tokens - src->n_train;
@@ -192,6 +215,7 @@ static int validate_source(pal_trainer *tr, const pal_train_source *src, float *
       }
     float loss;
     if (pal_gpt2_forward(tr->model, tr->inputs, tr->targets, nb, T, &loss, err)) return -1;
+    if (osum) origin_losses(tr, src, c * (size_t)T, nb, T, tr->targets, osum, ocount);
     sum += (double)loss * nb * T;
     count += (double)nb * T;
   }
@@ -200,6 +224,7 @@ static int validate_source(pal_trainer *tr, const pal_train_source *src, float *
     for (size_t t = 0; t < rem; t++) { tr->inputs[t] = w[t]; tr->targets[t] = w[t + 1]; }
     float loss;
     if (pal_gpt2_forward(tr->model, tr->inputs, tr->targets, 1, (int)rem, &loss, err)) return -1;
+    if (osum) origin_losses(tr, src, n_full * (size_t)T, 1, (int)rem, tr->targets, osum, ocount);
     sum += (double)loss * (double)rem;
     count += (double)rem;
   }
@@ -210,7 +235,23 @@ static int validate_source(pal_trainer *tr, const pal_train_source *src, float *
 int pal_trainer_validate(pal_trainer *tr, float *losses, pal_error *err) {
   pal_gpt2_set_dropout(tr->model, 0.0f, 0);
   for (int s = 0; s < tr->n_sources; s++)
-    if (validate_source(tr, &tr->sources[s], &losses[s], err)) return -1;
+    if (validate_source(tr, &tr->sources[s], &losses[s], NULL, NULL, err)) return -1;
+  return 0;
+}
+
+/* The per-origin lines of a mixture source: {"type":"val","step":N,"source":S,"origin":O,"loss":L}. */
+static int log_origins(pal_trainer *tr, const pal_train_source *src, const double *osum, const double *ocount,
+                       pal_error *err) {
+  for (int o = 0; o < src->n_origins; o++) {
+    if (!ocount[o]) continue;
+    tr->line.len = 0;
+    pal_buf_printf(&tr->line, "{\"type\":\"val\",\"step\":%ld,\"source\":", tr->step);
+    pal_json_cstr(&tr->line, src->name);
+    pal_buf_printf(&tr->line, ",\"origin\":");
+    pal_json_cstr(&tr->line, src->origins[o]);
+    pal_buf_printf(&tr->line, ",\"loss\":%.9g}", osum[o] / ocount[o]);
+    if (tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory")) return -1;
+  }
   return 0;
 }
 
@@ -218,18 +259,32 @@ static int log_val(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *err
   float *losses = malloc((size_t)tr->n_sources * sizeof *losses);
   char **names = malloc((size_t)tr->n_sources * sizeof *names);
   if (!losses || !names) { free(losses); free(names); return pal_errorf(err, "out of memory"); }
-  int rc = pal_trainer_validate(tr, losses, err);
+  int rc = 0;
+  pal_gpt2_set_dropout(tr->model, 0.0f, 0);
   for (int s = 0; s < tr->n_sources && rc == 0; s++) {
-    names[s] = tr->sources[s].name;
-    if (isnan(losses[s])) continue;
-    tr->line.len = 0;
-    pal_buf_printf(&tr->line, "{\"type\":\"val\",\"step\":%ld,\"source\":", tr->step);
-    pal_json_cstr(&tr->line, tr->sources[s].name);
-    pal_buf_printf(&tr->line, ",\"loss\":");
-    pal_json_num(&tr->line, "%.9g", losses[s]);
-    pal_buf_append(&tr->line, "}", 1);
-    rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
+    const pal_train_source *src = &tr->sources[s];
+    int no = src->val_origin ? src->n_origins : 0;
+    double *acc = no ? calloc(2 * (size_t)no, sizeof *acc) : NULL;
+    if (no && !acc) rc = pal_errorf(err, "out of memory");
+    if (rc == 0) rc = validate_source(tr, src, &losses[s], acc, acc ? acc + no : NULL, err);
+    names[s] = src->name;
+    if (rc == 0 && !isnan(losses[s])) {
+      tr->line.len = 0;
+      pal_buf_printf(&tr->line, "{\"type\":\"val\",\"step\":%ld,\"source\":", tr->step);
+      pal_json_cstr(&tr->line, src->name);
+      pal_buf_printf(&tr->line, ",\"loss\":");
+      pal_json_num(&tr->line, "%.9g", losses[s]);
+      pal_buf_append(&tr->line, "}", 1);
+      rc = tr->line.data ? pal_trainer_log(tr, tr->line.data, err) : pal_errorf(err, "out of memory");
+      if (rc == 0 && acc) rc = log_origins(tr, src, acc, acc + no, err);
+    }
+    free(acc);
   }
+  double sum = 0;
+  int counted = 0;
+  for (int s = 0; s < tr->n_sources && rc == 0; s++)
+    if (!isnan(losses[s])) { sum += losses[s]; counted++; }
+  if (rc == 0 && counted && pal_best_note(&tr->best, tr->step, sum / counted)) rc = pal_errorf(err, "out of memory");
   if (rc == 0 && hooks && hooks->on_val) hooks->on_val(hooks->ctx, tr->step, tr->n_sources, losses, names);
   free(losses);
   free(names);
@@ -288,6 +343,10 @@ int pal_trainer_run(pal_trainer *tr, const pal_train_hooks *hooks, pal_error *er
     int do_val = (do_save && o->val_fraction > 0) || (o->val_every > 0 && s % o->val_every == 0 && o->val_fraction > 0);
     if (do_val && log_val(tr, hooks, err)) return -1;
     if (do_save && save_and_log(tr, hooks, err)) return -1;
+    if (do_val && o->early_stop > 0 && pal_best_since(&tr->best) >= o->early_stop && s < o->steps) {
+      if (!do_save && save_and_log(tr, hooks, err)) return -1;
+      return PAL_TRAIN_EARLY;
+    }
     if (hooks && hooks->stop && *hooks->stop && s < o->steps) {
       if (!do_save && save_and_log(tr, hooks, err)) return -1;
       return PAL_TRAIN_STOPPED;

@@ -4,6 +4,7 @@
 #define PAL_TRAIN_TRAINER_INTERNAL_H
 #include <stdio.h>
 #include "palimpsest/run.h"
+#include "train/best.h"
 
 struct pal_trainer {
   pal_train_opts opts;            /* curriculum_steps points at our own copy */
@@ -27,6 +28,7 @@ struct pal_trainer {
   long last_checkpoint;
   char *run_dir, *tokenizer_dir;
   pal_buf line;                   /* one log.jsonl line, reused */
+  pal_best best;                  /* mean validation loss at each validation (--keep-best, --early-stop) */
   long nan_at_step;               /* test hook PAL_TEST_NAN_AT_STEP: that step's loss reads NaN */
 };
 

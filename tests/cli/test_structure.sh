@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_structure.sh: the shape ARCHITECTURE.md promises: modules include only those below
 # them (scripts/check_includes.py), no function in src/ over 120 lines
-# (scripts/check_functions.py), and a thin command line: src/cli at most 1,600 lines in all,
+# (scripts/check_functions.py), and a thin command line: src/cli at most 1,750 lines in all (1,600 before `overlap` and `runs`),
 # no file there over 250.
 . tests/lib.sh
 out=$(python3 scripts/check_includes.py src include/palimpsest 2>&1) && ok "includes run downwards only" || not_ok "includes: $out"

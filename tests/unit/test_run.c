@@ -69,7 +69,7 @@ static void test_table(void) {
   CHECK(agree && checked >= 14, "the %d defaults written in the help lines are the recorded defaults", checked);
   char names[256];
   pal_run_resumable_names(names, sizeof names);
-  CHECK(!strcmp(names, "--steps, --threads, --recompute, --keep, --val-every, --quiet and --plan"), "what a resume may change: %s", names);
+  CHECK(!strcmp(names, "--steps, --threads, --recompute, --keep, --keep-best, --early-stop, --val-every, --sample-*, --quiet and --plan"), "what a resume may change: %s", names);
   pal_run_spec_free(&spec);
 }
 
@@ -219,7 +219,7 @@ static void test_open(void) {
   CHECK(open_args(&r, line, &err) < 0 && strstr(err.msg, "already holds a different run"), "another run there: %s", err.msg);
   snprintf(line, sizeof line, "--resume %s --lr 1", run);
   CHECK(open_args(&r, line, &err) < 0 && strstr(err.msg, "train: --lr cannot change on --resume") &&
-        strstr(err.msg, "only --steps, --threads, --recompute, --keep, --val-every, --quiet and --plan can"), "resume refuses --lr: %s", err.msg);
+        strstr(err.msg, "only --steps, --threads, --recompute, --keep, --keep-best, --early-stop, --val-every, --sample-*, --quiet and --plan can"), "resume refuses --lr: %s", err.msg);
   snprintf(line, sizeof line, "--resume %s %s", run, g_text);
   CHECK(open_args(&r, line, &err) < 0 && strstr(err.msg, "--data cannot change on --resume"), "and new data: %s", err.msg);
   snprintf(line, sizeof line, "--resume %s --out %s/elsewhere", run, g_root);

@@ -62,7 +62,7 @@ static void test_spec(void) {
   static const struct { const char *flag, *value, *msg; } BAD[] = {
     {"--n", "0", "--n 0 is outside 1..256"}, {"--length", "-1", "--length -1 is below 0"},
     {"--seed", "-2", "--seed -2 is below 0"}, {"--temperature", "-1", "--temperature: -1 is below 0"},
-    {"--stop", "", "--stop: an empty string"}, {"--prompt-file", "x", "give one of --prompt, --prompt-file, --prompt-ids"},
+    {"--stop", "", "--stop: an empty string"}, {"--prompt-file", "x", "give one of --prompt, --prompt-file, --prompt-ids, --prompts"},
   };
   for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
     pal_gen_spec_default(&g);
