@@ -19,4 +19,10 @@ check_fails() {
 }
 # check_eq DESC EXPECTED ACTUAL
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi; }
+# tiny_model TEXT...: a 300-token BPE trained on TEXT into $TMP/tok and a 1-layer model of
+# it in $TMP/m (seed 1): the smallest model the train and run-folder tests share.
+tiny_model() {
+  $PAL tokenizer train --vocab-size 300 "$@" --out $TMP/tok >/dev/null 2>&1
+  $PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+}
 done_tests() { exit $(( _fails > 0 ? 1 : 0 )); }

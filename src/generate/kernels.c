@@ -204,6 +204,23 @@ static void rows_q8(float *y, const float *x, const pal_wview *wv, size_t c, int
 /* Columns widened at a time: a multiple of PAL_Q8_BLOCK and of 16 (8 rows of it: 8 KB). */
 #define GEN_TILE 256
 
+/* out (N,OC) = bias + the P partial sums partial (P,N,OC), in part order; columns in blocks of
+ * 64. A work-shared loop: called by every thread of the caller's parallel region. */
+static void sum_parts(float *out, const float *bias, const float *partial, int N, int OC, int P) {
+  int nblk = (OC + 63) / 64;
+  #pragma omp for schedule(static) collapse(2)
+  for (int n = 0; n < N; n++)
+    for (int b = 0; b < nblk; b++) {
+      int o0 = b * 64, o1 = o0 + 64 < OC ? o0 + 64 : OC;
+      float *y = out + (size_t)n * OC;
+      for (int o = o0; o < o1; o++) y[o] = bias ? bias[o] : 0.0f;
+      for (int p = 0; p < P; p++) {
+        const float *part = partial + ((size_t)p * N + n) * OC;
+        for (int o = o0; o < o1; o++) y[o] += part[o];
+      }
+    }
+}
+
 /* The F32 kernel's arithmetic on weights widened tile by tile: every y[n][o] receives the
  * same operations in the same order as matmul_f32 gives it on the widened matrix. */
 static void matmul_narrow(float *out, const float *inp, const pal_wview *w, const float *bias,
@@ -250,18 +267,7 @@ static void matmul_narrow(float *out, const float *inp, const pal_wview *w, cons
         c += kr;
       }
     }
-    int nblk = (OC + 63) / 64;
-    #pragma omp for schedule(static) collapse(2)
-    for (int n = 0; n < N; n++)
-      for (int b = 0; b < nblk; b++) {
-        int o0 = b * 64, o1 = o0 + 64 < OC ? o0 + 64 : OC;
-        float *y = out + (size_t)n * OC;
-        for (int o = o0; o < o1; o++) y[o] = bias ? bias[o] : 0.0f;
-        for (int p = 0; p < P; p++) {
-          const float *part = partial + ((size_t)p * N + n) * OC;
-          for (int o = o0; o < o1; o++) y[o] += part[o];
-        }
-      }
+    sum_parts(out, bias, partial, N, OC, P);
   }
 }
 
@@ -298,19 +304,7 @@ static void matmul_f32(float *out, const float *inp, const float *w, const float
         }
       }
     }
-    /* out (N,OC) = bias + sum over parts, in part order; columns in blocks of 64 */
-    int nblk = (OC + 63) / 64;
-    #pragma omp for schedule(static) collapse(2)
-    for (int n = 0; n < N; n++)
-      for (int b = 0; b < nblk; b++) {
-        int o0 = b * 64, o1 = o0 + 64 < OC ? o0 + 64 : OC;
-        float *y = out + (size_t)n * OC;
-        for (int o = o0; o < o1; o++) y[o] = bias ? bias[o] : 0.0f;
-        for (int p = 0; p < P; p++) {
-          const float *part = partial + ((size_t)p * N + n) * OC;
-          for (int o = o0; o < o1; o++) y[o] += part[o];
-        }
-      }
+    sum_parts(out, bias, partial, N, OC, P);
   }
 }
 

@@ -8,8 +8,7 @@
 FX=tests/fixtures/train
 PY=python3
 export OMP_NUM_THREADS=2
-$PAL tokenizer train --vocab-size 300 $FX/keeper.txt $FX/inventory.txt --out $TMP/tok >/dev/null 2>&1
-$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+tiny_model $FX/keeper.txt $FX/inventory.txt
 # a learning rate high enough that the validation loss turns back up
 $PAL train --model $TMP/m --data $FX/keeper.txt --out $TMP/r --steps 60 --batch 2 --seq 32 --lr 0.3 --warmup 0 \
   --save-every 2 --keep 1 --keep-best 2 --early-stop 3 --val-fraction 0.2 --quiet 2>$TMP/err; rc=$?

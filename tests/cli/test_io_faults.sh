@@ -10,8 +10,7 @@
 FX=tests/fixtures/train
 export OMP_NUM_THREADS=1
 
-$PAL tokenizer train --vocab-size 300 $FX/keeper.txt --out $TMP/tok >/dev/null 2>&1
-$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+tiny_model $FX/keeper.txt
 $PAL train --model $TMP/m --data $FX/keeper.txt --batch 2 --seq 16 --steps 2 --save-every 2 --out $TMP/base --quiet >/dev/null 2>&1
 check "the base run has checkpoint-2" test -s $TMP/base/checkpoint-2/trainer_state.json
 RESUME="--steps 4 --keep 1 --quiet"

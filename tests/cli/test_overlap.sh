@@ -8,8 +8,7 @@
 FX=tests/fixtures/train
 PY=python3
 export OMP_NUM_THREADS=2
-$PAL tokenizer train --vocab-size 300 $FX/keeper.txt $FX/inventory.txt --out $TMP/tok >/dev/null 2>&1
-$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+tiny_model $FX/keeper.txt $FX/inventory.txt
 $PAL mix $FX/keeper.txt $FX/inventory.txt -o $TMP/mix.txt --quiet
 $PAL train --model $TMP/m --data $TMP/mix.txt --out $TMP/run --steps 2 --batch 2 --seq 32 --val-fraction 0.1 --quiet >/dev/null 2>&1
 check "a tiny run trains on the mixture" test -d $TMP/run/checkpoint-2

@@ -5,8 +5,7 @@
 . tests/lib.sh
 FX=tests/fixtures/train
 export OMP_NUM_THREADS=2
-$PAL tokenizer train --vocab-size 300 $FX/keeper.txt --out $TMP/tok >/dev/null 2>&1
-$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+tiny_model $FX/keeper.txt
 T="--model $TMP/m --data $FX/keeper.txt --batch 2 --seq 16 --quiet"
 
 check_fails "--min-lr above --lr is refused" "--min-lr 0.01 is greater than --lr 0.001" $PAL train $T --out $TMP/r0 --steps 2 --lr 1e-3 --min-lr 1e-2

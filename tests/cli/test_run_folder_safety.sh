@@ -7,8 +7,7 @@
 FX=tests/fixtures/train
 export OMP_NUM_THREADS=1
 
-$PAL tokenizer train --vocab-size 300 $FX/keeper.txt --out $TMP/tok >/dev/null 2>&1
-$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+tiny_model $FX/keeper.txt
 check "a tiny model is initialised" test -f $TMP/m/model.safetensors
 COMMON="--model $TMP/m --data $FX/keeper.txt --batch 2 --seq 16 --lr-schedule constant --warmup 0 --quiet"
 

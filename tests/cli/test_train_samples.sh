@@ -7,8 +7,7 @@
 FX=tests/fixtures/train
 PY=python3
 export OMP_NUM_THREADS=2
-$PAL tokenizer train --vocab-size 300 $FX/keeper.txt $FX/inventory.txt --out $TMP/tok >/dev/null 2>&1
-$PAL init --config n_layer=1,n_head=2,n_embd=16,n_ctx=32,vocab_size=300 --tokenizer $TMP/tok --out $TMP/m --seed 1 >/dev/null 2>&1
+tiny_model $FX/keeper.txt $FX/inventory.txt
 ARGS="--model $TMP/m --data $FX/keeper.txt --data $FX/inventory.txt --batch 2 --seq 32 --lr 3e-3 --save-every 3"
 SAMP="--sample-every 2 --sample-prompt The --sample-length 10 --sample-n 2 --sample-temperature 0.9"
 $PAL train $ARGS $SAMP --steps 6 --out $TMP/a 2>$TMP/a.err
